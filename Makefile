@@ -1,0 +1,56 @@
+# The two commands: `make demo` and `make test`. Each sets up what it needs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# pyenv (as on our CI machines) resolves python3.10 ... python3.13 from this list;
+# without pyenv it does nothing.
+export PYENV_VERSION ?= 3.12.1:3.13.0:3.11.7:3.10.13
+# tox and uv start interpreters with a cleaned environment, where pyenv's shims
+# no longer see PYENV_VERSION: put the real interpreter folders on PATH instead.
+PYENV_BINS := $(shell command -v pyenv >/dev/null 2>&1 && for v in 3.13 3.12 3.11 3.10; do \
+	p=$$(PYENV_VERSION=$(PYENV_VERSION) pyenv which python$$v 2>/dev/null) && printf '%s:' "$${p%/*}"; done)
+export PATH := $(PYENV_BINS)$(PATH)
+# tox-uv must use the installed interpreters, never fetch its own.
+export UV_PYTHON_DOWNLOADS ?= never
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+MANAGE := cd example_project && DEBUG=$${DEBUG:-true} ../$(BIN)/python manage.py
+HOST ?= 127.0.0.1
+PORT ?= 8000
+DEMO_PRODUCTS ?= 60
+
+.PHONY: help venv demo test lint clean
+
+help:
+	@echo "make demo   run the example project on http://$(HOST):$(PORT)/"
+	@echo "make test   run the whole test suite (tox: every Python/Django, lint, dist)"
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
+		|| { echo "django-shop-manager needs Python >= 3.10 (set PYTHON=...)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[redis,postgres]' daphne tox tox-uv ruff
+	touch $@
+
+venv: $(VENV)/.installed
+
+demo: venv
+	$(MANAGE) migrate --noinput
+	$(MANAGE) load_demo_data --products $(DEMO_PRODUCTS) --if-empty
+	@echo
+	@echo "  Open http://$(HOST):$(PORT)/products/ and log in at http://$(HOST):$(PORT)/accounts/login/"
+	@echo
+	$(MANAGE) runserver $(HOST):$(PORT)
+
+test: venv
+	$(BIN)/tox run-parallel --parallel-no-spinner --parallel 2 $(TOX_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) .tox .coverage .coverage.* dist build example_project/db.sqlite3
