@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from shop_manager.actors import acting_as
+from shop_manager.models import Product, ProductEvent
+from shop_manager.payloads import describe
+
+
+class StockFilter(admin.SimpleListFilter):
+    title = _("stock")
+    parameter_name = "stock"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("low", _("Low stock"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "low":
+            return queryset.filter(pk__in=Product.objects.low_stock().values("pk"))
+        return queryset
+
+
+class ActingUserMixin:
+    """Log admin changes as the user who made them."""
+
+    def changeform_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        with acting_as(request.user):
+            return super().changeform_view(request, *args, **kwargs)  # type: ignore[misc]
+
+    def delete_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        with acting_as(request.user):
+            return super().delete_view(request, *args, **kwargs)  # type: ignore[misc]
+
+    def changelist_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        # Covers list_editable saves and the "delete selected" action.
+        with acting_as(request.user):
+            return super().changelist_view(request, *args, **kwargs)  # type: ignore[misc]
+
+
+@admin.register(Product)
+class ProductAdmin(ActingUserMixin, admin.ModelAdmin):
+    list_display = [
+        "name",
+        "sku",
+        "price",
+        "quantity",
+        "expiry_date",
+        "supplier_number",
+        "modified",
+    ]
+    list_filter = [StockFilter, "expiry_date", "modified"]
+    search_fields = ["name", "sku", "supplier_number"]
+    readonly_fields = ["slug", "version", "created", "modified"]
+    date_hierarchy = "modified"
+
+
+@admin.register(ProductEvent)
+class ProductEventAdmin(admin.ModelAdmin):
+    """The change log: browsable, never edited (it is the audit trail)."""
+
+    list_display = ["id", "created", "action", "product_name", "actor_name", "summary"]
+    list_filter = ["action", "created"]
+    search_fields = ["product_name", "product_slug", "actor_name"]
+    date_hierarchy = "created"
+    ordering = ["-id"]
+
+    @admin.display(description=_("change"))
+    def summary(self, event: ProductEvent) -> str:
+        return describe(event)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,207 @@
+"""System checks for misconfiguration we can foresee. Ids are documented in
+docs/configuration.md; each has a test."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from django.apps import AppConfig, apps
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.core.exceptions import ImproperlyConfigured
+
+from shop_manager.conf import DEFAULTS, SETTING_NAME, get_config, import_from_setting
+
+REQUIRED_APPS = {
+    "django.contrib.auth": "login and the permission policy",
+    "django.contrib.contenttypes": "django.contrib.auth",
+    "django.contrib.sessions": "login",
+    "django.contrib.messages": "the messages shown after a save",
+}
+REQUIRED_MIDDLEWARE = {
+    "django.contrib.sessions.middleware.SessionMiddleware": "login",
+    "django.contrib.auth.middleware.AuthenticationMiddleware": "request.user",
+    "django.contrib.messages.middleware.MessageMiddleware": "messages",
+}
+# Settings that must be whole numbers, and the smallest value each accepts.
+INTEGER_SETTINGS = {
+    "PAGE_SIZE": 1,
+    "LOW_STOCK_THRESHOLD": 0,
+    "EXPIRING_SOON_DAYS": 0,
+    "DASHBOARD_EVENTS": 1,
+    "REPLAY_LIMIT": 1,
+}
+# Intervals in seconds: any positive number.
+INTERVAL_SETTINGS = ("HEARTBEAT_SECONDS", "REVALIDATE_SECONDS")
+
+
+@register(Tags.compatibility)
+def check_settings(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    user_config = getattr(settings, SETTING_NAME, None) or {}
+    if not isinstance(user_config, dict):
+        return [
+            Error(
+                f"{SETTING_NAME} must be a dict.",
+                hint=f"It is a {type(user_config).__name__}.",
+                id="shop_manager.E001",
+            )
+        ]
+    errors: list[CheckMessage] = [
+        Warning(
+            f"{SETTING_NAME}[{key!r}] is not a setting django-shop-manager knows.",
+            hint="Check its spelling against docs/configuration.md.",
+            id="shop_manager.W001",
+        )
+        for key in sorted(set(user_config) - set(DEFAULTS))
+    ]
+    config = get_config()
+    try:
+        import_from_setting("PERMISSION_POLICY")
+    except ImproperlyConfigured as exc:
+        errors.append(Error(str(exc), id="shop_manager.E002"))
+    for key, minimum in INTEGER_SETTINGS.items():
+        value = config[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            errors.append(
+                Error(
+                    f"{SETTING_NAME}[{key!r}] must be a whole number of at least "
+                    f"{minimum}, not {value!r}.",
+                    id="shop_manager.E003",
+                )
+            )
+    for key in INTERVAL_SETTINGS:
+        value = config[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            errors.append(
+                Error(
+                    f"{SETTING_NAME}[{key!r}] must be a positive number of seconds, "
+                    f"not {value!r}.",
+                    id="shop_manager.E003",
+                )
+            )
+    return errors
+
+
+@register(Tags.compatibility)
+def check_dependencies(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    errors: list[CheckMessage] = [
+        Error(
+            f"{app!r} must be in INSTALLED_APPS.",
+            hint=f"django-shop-manager needs it for {why}.",
+            id="shop_manager.E004",
+        )
+        for app, why in REQUIRED_APPS.items()
+        if not apps.is_installed(app)
+    ]
+    middleware = set(getattr(settings, "MIDDLEWARE", []))
+    errors.extend(
+        Error(
+            f"{name!r} must be in MIDDLEWARE.",
+            hint=f"django-shop-manager needs it for {why}.",
+            id="shop_manager.E005",
+        )
+        for name, why in REQUIRED_MIDDLEWARE.items()
+        if name not in middleware
+    )
+    return errors
+
+
+@register(Tags.compatibility)
+def check_notifiers(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    from shop_manager.notifiers import InvalidNotifierBackendError, NotifierHandler
+
+    if not _settings_are_a_dict():
+        return []  # E001 says so; nothing else can be read.
+    configured = get_config()["NOTIFIERS"]
+    if not isinstance(configured, dict):
+        return [
+            Error(
+                f"{SETTING_NAME}['NOTIFIERS'] must be a dict of aliases.",
+                hint='e.g. {"default": {"BACKEND": "shop_manager.notifiers.log.LoggingNotifier"}}',
+                id="shop_manager.E006",
+            )
+        ]
+    errors: list[CheckMessage] = []
+    handler = NotifierHandler()
+    for alias in configured:
+        try:
+            handler[alias]
+        except (
+            InvalidNotifierBackendError,
+            TypeError,
+            ValueError,
+            AttributeError,
+        ) as exc:
+            errors.append(Error(str(exc), id="shop_manager.E006"))
+    return errors
+
+
+@register(Tags.compatibility)
+def check_channel_layer(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    if not _settings_are_a_dict():
+        return []
+    alias = get_config()["CHANNEL_LAYER"]
+    layers = getattr(settings, "CHANNEL_LAYERS", {}) or {}
+    if alias not in layers:
+        return [
+            Error(
+                f"CHANNEL_LAYERS has no {alias!r} layer, which the live dashboard uses.",
+                hint="Add one (channels.layers.InMemoryChannelLayer for one process, "
+                "channels_redis for several) or set SHOP_MANAGER['CHANNEL_LAYER'].",
+                id="shop_manager.E007",
+            )
+        ]
+    layer = layers[alias]
+    if layer.get(
+        "BACKEND"
+    ) == "channels_redis.core.RedisChannelLayer" and _redis_times_out_reads(layer):
+        return [
+            Warning(
+                f"CHANNEL_LAYERS[{alias!r}] will drop idle websockets every few seconds.",
+                hint="redis-py 8 defaults socket_timeout to 5 s, the length of "
+                "channels-redis' blocking reads, so idle reads time out and the socket "
+                "closes with 1011. Give each host a longer timeout, e.g. "
+                '{"address": "redis://...", "socket_timeout": 30}.',
+                id="shop_manager.W002",
+            )
+        ]
+    return []
+
+
+def _settings_are_a_dict() -> bool:
+    return isinstance(getattr(settings, SETTING_NAME, None) or {}, dict)
+
+
+def _redis_times_out_reads(layer: dict[str, Any]) -> bool:
+    try:
+        from redis import __version__ as redis_version
+    except ImportError:  # pragma: no cover - channels-redis requires redis
+        return False
+    if int(redis_version.split(".")[0]) < 8:
+        return False
+    hosts = layer.get("CONFIG", {}).get("hosts") or [None]
+    brpop_timeout = layer.get("CONFIG", {}).get("brpop_timeout", 5)
+    for host in hosts:
+        if isinstance(host, str):
+            host = {"address": host}
+        timeout = host.get("socket_timeout", 5) if isinstance(host, dict) else 5
+        query = (
+            parse_qs(urlsplit(str(host.get("address", ""))).query)
+            if isinstance(host, dict)
+            else {}
+        )
+        if "socket_timeout" in query:
+            timeout = float(query["socket_timeout"][0])
+        if timeout is not None and timeout <= brpop_timeout:
+            return True
+    return False

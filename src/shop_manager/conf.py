@@ -1,0 +1,82 @@
+"""The ``SHOP_MANAGER`` settings dict, merged over documented defaults.
+
+Read settings through :func:`get_config`; it is cached and the cache is cleared
+whenever Django's ``setting_changed`` fires, so ``override_settings`` works.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.utils.module_loading import import_string
+
+__all__ = ["DEFAULTS", "get_config", "import_from_setting"]
+
+SETTING_NAME = "SHOP_MANAGER"
+
+DEFAULTS: dict[str, Any] = {
+    # Dotted path to the permission policy class (see shop_manager.permissions).
+    "PERMISSION_POLICY": "shop_manager.permissions.StaffPolicy",
+    # When True, anonymous users must log in to see products.
+    "LOGIN_REQUIRED": False,
+    # Products per page on the list.
+    "PAGE_SIZE": 25,
+    # Quantity at or under which a product without its own threshold is "low stock".
+    "LOW_STOCK_THRESHOLD": 5,
+    # Products expiring within this many days are flagged "expiring soon".
+    "EXPIRING_SOON_DAYS": 30,
+    # Where committed product events go; aliases like CHANNEL_LAYERS.
+    "NOTIFIERS": {
+        "default": {
+            "BACKEND": "shop_manager.notifiers.channel_layer.ChannelLayerNotifier"
+        },
+    },
+    # The CHANNEL_LAYERS alias the dashboard socket and channel-layer notifier use.
+    "CHANNEL_LAYER": "default",
+    # Where the host mounted shop_manager.routing.websocket_urlpatterns.
+    "WEBSOCKET_PATH": "/ws/products/",
+    # Events the dashboard page renders before it goes live.
+    "DASHBOARD_EVENTS": 50,
+    # Most events one replay or gap-fill frame carries; the client asks again for more.
+    "REPLAY_LIMIT": 500,
+    # Seconds between heartbeats carrying the latest logged id.
+    "HEARTBEAT_SECONDS": 5,
+    # Seconds between re-checks that every connected user may still watch.
+    "REVALIDATE_SECONDS": 30,
+}
+
+
+@cache
+def get_config() -> dict[str, Any]:
+    """Return the merged settings: the user's ``SHOP_MANAGER`` over ``DEFAULTS``."""
+    user_config = getattr(settings, SETTING_NAME, None) or {}
+    if not isinstance(user_config, dict):
+        raise ImproperlyConfigured(
+            f"{SETTING_NAME} must be a dict, not {type(user_config).__name__}."
+        )
+    return {**DEFAULTS, **user_config}
+
+
+def import_from_setting(key: str) -> Any:
+    """Import the object named by the dotted path in ``SHOP_MANAGER[key]``.
+
+    The error names the setting and the path, so a typo is found at once.
+    """
+    path = get_config()[key]
+    try:
+        return import_string(path)
+    except ImportError as exc:
+        raise ImproperlyConfigured(
+            f"Could not import {path!r} for {SETTING_NAME}[{key!r}]: {exc}"
+        ) from exc
+
+
+@receiver(setting_changed)
+def _clear_cached_config(*, setting: str, **kwargs: Any) -> None:
+    if setting == SETTING_NAME:
+        get_config.cache_clear()

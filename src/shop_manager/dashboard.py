@@ -1,0 +1,33 @@
+"""The live dashboard page: recent events rendered, then the socket takes over."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.mixins import UserPassesTestMixin
+from django.views.generic import TemplateView
+
+from shop_manager.conf import get_config
+from shop_manager.feed import recent_payloads
+from shop_manager.models import ProductEvent
+from shop_manager.permissions import get_policy
+
+__all__ = ["ProductDashboardView"]
+
+
+class ProductDashboardView(UserPassesTestMixin, TemplateView):
+    template_name = "shop_manager/dashboard.html"
+
+    def test_func(self) -> bool:
+        return get_policy().can_watch(self.request.user)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        events = recent_payloads()
+        context.update(
+            initial_events=events,
+            last_id=events[-1]["id"] if events else 0,
+            socket_path=get_config()["WEBSOCKET_PATH"],
+            actions=ProductEvent.Action.choices,
+        )
+        return context

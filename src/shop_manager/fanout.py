@@ -1,0 +1,105 @@
+"""One dashboard-group subscription per event loop (so per server process),
+fanned out to that process's sockets.
+
+Left to Channels, every event would be delivered once per socket: a queue hop,
+a deserialisation and a dispatch each. Here the process subscribes once and
+hands the already-serialised frame to each local socket's outbox, so the
+per-socket work per event is one ``put_nowait`` and one websocket write, in
+that socket's own task (a slow client delays only itself).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Protocol
+
+from channels.layers import get_channel_layer
+
+from shop_manager.conf import get_config
+from shop_manager.groups import DASHBOARD_GROUP
+from shop_manager.loops import per_event_loop
+
+__all__ = ["LocalFanout", "fanout_for_running_loop"]
+
+logger = logging.getLogger("shop_manager.fanout")
+
+# After a layer error (Redis down), wait this long before subscribing again.
+RETRY_SECONDS = 1.0
+
+
+class Recipient(Protocol):
+    def deliver(self, text: str) -> None: ...
+
+
+class LocalFanout:
+    def __init__(self) -> None:
+        self.recipients: set[Recipient] = set()
+        self.channel: str | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def layer(self) -> Any:
+        return get_channel_layer(get_config()["CHANNEL_LAYER"])
+
+    async def join(self, recipient: Recipient) -> None:
+        """Add a socket; returns once the process is subscribed, so a replay
+        that follows cannot miss an event committed in between."""
+        async with self._lock:
+            if self._reader is None or self._reader.done():
+                await self._subscribe()
+                self._reader = asyncio.get_running_loop().create_task(self._read())
+            self.recipients.add(recipient)
+
+    async def leave(self, recipient: Recipient) -> None:
+        async with self._lock:
+            self.recipients.discard(recipient)
+            if self.recipients or self._reader is None:
+                return
+            # Nobody left here: stop listening rather than buffer for no one.
+            self._reader.cancel()
+            self._reader = None
+            channel, self.channel = self.channel, None
+            if channel is not None:
+                try:
+                    await self.layer.group_discard(DASHBOARD_GROUP, channel)
+                except Exception:  # Redis gone: the entry expires on its own.
+                    logger.warning(
+                        "Could not leave the dashboard group.", exc_info=True
+                    )
+
+    async def refresh(self) -> None:
+        """Re-join the group, as the list layer expires memberships after a day."""
+        if self.channel is not None:
+            await self.layer.group_add(DASHBOARD_GROUP, self.channel)
+
+    async def _subscribe(self) -> None:
+        self.channel = await self.layer.new_channel()
+        await self.layer.group_add(DASHBOARD_GROUP, self.channel)
+
+    async def _read(self) -> None:
+        while True:
+            try:
+                assert self.channel is not None
+                message = await self.layer.receive(self.channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # The heartbeat makes clients fetch what this outage cost them.
+                logger.warning(
+                    "Dashboard feed lost its channel layer; retrying.", exc_info=True
+                )
+                await asyncio.sleep(RETRY_SECONDS)
+                try:
+                    await self._subscribe()
+                except Exception:
+                    logger.debug("Still no channel layer.", exc_info=True)
+                continue
+            text = message.get("text")
+            if message.get("type") == "product.event" and isinstance(text, str):
+                for recipient in list(self.recipients):
+                    recipient.deliver(text)
+
+
+fanout_for_running_loop = per_event_loop(LocalFanout)

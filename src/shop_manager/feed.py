@@ -1,0 +1,41 @@
+"""Database reads the dashboard feed needs, each one query."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Max
+
+from shop_manager.conf import get_config
+from shop_manager.models import ProductEvent
+from shop_manager.payloads import event_payload
+
+__all__ = ["batch_after", "latest_event_id", "recent_payloads"]
+
+
+def latest_event_id() -> int:
+    return ProductEvent.objects.aggregate(latest=Max("id"))["latest"] or 0
+
+
+def recent_payloads(limit: int | None = None) -> list[dict[str, Any]]:
+    """The newest ``limit`` events as payloads, oldest first."""
+    limit = limit or get_config()["DASHBOARD_EVENTS"]
+    events = ProductEvent.objects.order_by("-id")[:limit]
+    return [event_payload(event) for event in reversed(events)]
+
+
+def batch_after(after: int) -> dict[str, Any]:
+    """Every event after ``after`` (bounded), as one frame.
+
+    ``until`` is the id the client holds everything up to once it has this
+    frame; ``more`` says the limit cut it short, so the client asks again.
+    """
+    limit = get_config()["REPLAY_LIMIT"]
+    events = list(ProductEvent.objects.filter(id__gt=after).order_by("id")[:limit])
+    return {
+        "type": "batch",
+        "after": after,
+        "until": events[-1].pk if events else after,
+        "more": len(events) == limit,
+        "events": [event_payload(event) for event in events],
+    }

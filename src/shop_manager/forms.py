@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from shop_manager.models import EDITABLE_FIELDS, Product
+
+__all__ = ["ProductForm"]
+
+
+class ProductForm(forms.ModelForm):
+    """Create or edit a product.
+
+    On edit it carries the ``version`` the user started from, so the view can
+    refuse a save that would overwrite someone else's newer change.
+    """
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, required=False)
+
+    class Meta:
+        model = Product
+        fields = EDITABLE_FIELDS
+        widgets = {
+            "expiry_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "price": forms.NumberInput(attrs={"step": "0.01", "min": "0"}),
+            "cost_price": forms.NumberInput(attrs={"step": "0.01", "min": "0"}),
+            "quantity": forms.NumberInput(attrs={"min": "0"}),
+            "low_stock_threshold": forms.NumberInput(attrs={"min": "0"}),
+            "description": forms.Textarea(attrs={"rows": 4}),
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is None:
+            del self.fields["version"]
+        else:
+            self.fields["version"].required = True
+            self.fields["version"].initial = self.instance.version

@@ -1,0 +1,241 @@
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import IntegrityError, models, transaction
+from django.db.models import Q
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from model_utils import FieldTracker
+from model_utils.models import TimeStampedModel
+
+from shop_manager.conf import get_config
+from shop_manager.slugs import collision_pattern, next_free_slug, slug_base
+
+__all__ = ["Product", "ProductEvent", "ProductQuerySet"]
+
+# The largest value every supported database stores in an integer column.
+MAX_QUANTITY = 2_147_483_647
+# The fields people edit: the product form shows them, the change log diffs
+# them. Slug, version and timestamps are bookkeeping.
+EDITABLE_FIELDS = (
+    "name",
+    "sku",
+    "description",
+    "price",
+    "cost_price",
+    "quantity",
+    "low_stock_threshold",
+    "expiry_date",
+    "supplier_number",
+)
+# Collisions under concurrent creates are retried this many times.
+SLUG_ATTEMPTS = 10
+
+
+class ProductQuerySet(models.QuerySet["Product"]):
+    def search(self, query: str) -> ProductQuerySet:
+        query = query.strip()
+        if not query:
+            return self
+        return self.filter(
+            Q(name__icontains=query)
+            | Q(sku__icontains=query)
+            | Q(supplier_number__icontains=query)
+        )
+
+    def with_stock_flags(self, today: datetime.date | None = None) -> ProductQuerySet:
+        """Annotate ``is_low_stock``, ``is_expired`` and ``is_expiring_soon``.
+
+        Done in SQL so the list needs the same number of queries for any size.
+        """
+        today = today or timezone.localdate()
+        config = get_config()
+        soon = today + datetime.timedelta(days=config["EXPIRING_SOON_DAYS"])
+        threshold = Coalesce("low_stock_threshold", config["LOW_STOCK_THRESHOLD"])
+        return self.annotate(
+            is_low_stock=models.ExpressionWrapper(
+                Q(quantity__lte=threshold), output_field=models.BooleanField()
+            ),
+            is_expired=models.ExpressionWrapper(
+                Q(expiry_date__lt=today), output_field=models.BooleanField()
+            ),
+            is_expiring_soon=models.ExpressionWrapper(
+                Q(expiry_date__gte=today, expiry_date__lte=soon),
+                output_field=models.BooleanField(),
+            ),
+        )
+
+    def low_stock(self) -> ProductQuerySet:
+        return self.with_stock_flags().filter(is_low_stock=True)
+
+    def expired(self, today: datetime.date | None = None) -> ProductQuerySet:
+        return self.with_stock_flags(today).filter(is_expired=True)
+
+    def expiring_soon(self, today: datetime.date | None = None) -> ProductQuerySet:
+        return self.with_stock_flags(today).filter(is_expiring_soon=True)
+
+
+class Product(TimeStampedModel):
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(
+        _("slug"), max_length=220, unique=True, allow_unicode=True, editable=False
+    )
+    sku = models.CharField(
+        _("SKU"),
+        max_length=64,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text=_("Stock keeping unit; optional, unique when given."),
+    )
+    description = models.TextField(_("description"), blank=True)
+    price = models.DecimalField(
+        _("price"),
+        max_digits=10,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    cost_price = models.DecimalField(
+        _("cost price"),
+        max_digits=10,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    quantity = models.PositiveIntegerField(
+        _("quantity"), default=0, validators=[MaxValueValidator(MAX_QUANTITY)]
+    )
+    expiry_date = models.DateField(_("expiry date"), null=True, blank=True)
+    supplier_number = models.CharField(_("supplier number"), max_length=64, blank=True)
+    low_stock_threshold = models.PositiveIntegerField(
+        _("low-stock threshold"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(MAX_QUANTITY)],
+        help_text=_("Leave empty to use the site-wide default."),
+    )
+    # Bumped on every save so a form holding an older number can be refused.
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+
+    tracker = FieldTracker()
+
+    objects = ProductQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        ordering = ["name", "pk"]
+        indexes = [
+            models.Index(fields=["name"]),
+            models.Index(fields=["modified"]),
+            models.Index(fields=["expiry_date"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(price__gte=0), name="shop_manager_product_price_gte_0"
+            ),
+            models.CheckConstraint(
+                condition=Q(cost_price__gte=0),
+                name="shop_manager_product_cost_price_gte_0",
+            ),
+        ]
+        permissions = [("watch_dashboard", _("Can watch the live product dashboard"))]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("shop_manager:product-detail", kwargs={"slug": self.slug})
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # One transaction for the row and its change-log entry (written by the
+        # post_save receiver in shop_manager.changelog).
+        with transaction.atomic(using=kwargs.get("using")):
+            self._save(*args, **kwargs)
+
+    def _save(self, *args: Any, **kwargs: Any) -> None:
+        if self._state.adding and not self.slug:
+            self._insert_with_unique_slug(*args, **kwargs)
+            return
+        if not self._state.adding:
+            self.version += 1
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "version", "modified"}
+        super().save(*args, **kwargs)
+
+    def _insert_with_unique_slug(self, *args: Any, **kwargs: Any) -> None:
+        max_length = self._meta.get_field("slug").max_length or 50
+        base = slug_base(self.name, max_length)
+        for _attempt in range(SLUG_ATTEMPTS):
+            taken = Product.objects.filter(
+                slug__regex=collision_pattern(base)
+            ).values_list("slug", flat=True)
+            self.slug = next_free_slug(base, taken, max_length)
+            try:
+                # A savepoint, so losing a race leaves the outer transaction usable.
+                with transaction.atomic(using=kwargs.get("using")):
+                    super().save(*args, **kwargs)
+                return
+            except IntegrityError:
+                if not Product.objects.filter(slug=self.slug).exists():
+                    raise  # Not our slug: a duplicate SKU or a check constraint.
+                self._state.adding = True
+        raise IntegrityError(
+            f"No free slug for {self.name!r} after {SLUG_ATTEMPTS} tries."
+        )
+
+
+class ProductEvent(models.Model):
+    """One append-only row per product create, update or delete.
+
+    Its id is the global order of changes: dashboards replay from it after a
+    reconnect, and it doubles as the audit trail. It keeps the product's name
+    and slug so a deleted product still renders.
+    """
+
+    class Action(models.TextChoices):
+        CREATED = "created", _("created")
+        UPDATED = "updated", _("updated")
+        DELETED = "deleted", _("deleted")
+
+    id = models.BigAutoField(primary_key=True)
+    action = models.CharField(_("action"), max_length=16, choices=Action.choices)
+    # Not a foreign key: the log outlives the products it describes.
+    product_pk = models.BigIntegerField(_("product id"))
+    product_name = models.CharField(_("product name"), max_length=200)
+    product_slug = models.CharField(_("product slug"), max_length=220)
+    # {"field": [old, new]}, JSON-safe: decimals and dates as strings.
+    changes = models.JSONField(_("changes"), default=dict, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # Kept as text too, so the log still says who after the user is deleted.
+    actor_name = models.CharField(_("actor name"), max_length=150, blank=True)
+    created = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("product event")
+        verbose_name_plural = _("product events")
+        ordering = ["id"]
+        indexes = [models.Index(fields=["product_pk", "id"])]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.product_name} {self.action}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ValueError("Product events are append-only and cannot be changed.")
+        super().save(*args, **kwargs)

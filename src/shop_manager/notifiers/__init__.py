@@ -1,0 +1,132 @@
+"""Notifier backends: where committed product events are announced.
+
+Configured like ``CHANNEL_LAYERS``/``STORAGES``::
+
+    SHOP_MANAGER = {
+        "NOTIFIERS": {
+            "default": {"BACKEND": "shop_manager.notifiers.channel_layer.ChannelLayerNotifier"},
+            "audit": {"BACKEND": "shop_manager.notifiers.log.LoggingNotifier",
+                      "OPTIONS": {"LOGGER": "shop.audit"}},
+        }
+    }
+
+Every backend gets every committed event. One that raises is logged and the
+others still run; nothing here can fail the save that made the event.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.utils.module_loading import import_string
+
+from shop_manager.conf import SETTING_NAME, get_config
+from shop_manager.notifiers.base import BaseNotifier
+
+if TYPE_CHECKING:
+    from shop_manager.models import ProductEvent
+
+__all__ = [
+    "BaseNotifier",
+    "InvalidNotifierBackendError",
+    "NotifierHandler",
+    "notifiers",
+    "notify",
+    "outbox",
+]
+
+logger = logging.getLogger("shop_manager.notifiers")
+
+# What the locmem backend has sent, like django.core.mail.outbox.
+outbox: list[ProductEvent] = []
+
+
+class InvalidNotifierBackendError(ImproperlyConfigured):
+    """A ``NOTIFIERS`` entry names a backend that cannot be built."""
+
+
+class NotifierHandler:
+    """Builds each configured backend on first use and keeps it."""
+
+    def __init__(self) -> None:
+        self._backends: dict[str, BaseNotifier] = {}
+
+    @property
+    def settings(self) -> dict[str, dict[str, Any]]:
+        configured: dict[str, dict[str, Any]] = get_config()["NOTIFIERS"]
+        return configured
+
+    def __getitem__(self, alias: str) -> BaseNotifier:
+        if alias not in self._backends:
+            try:
+                config = self.settings[alias]
+            except KeyError:
+                raise InvalidNotifierBackendError(
+                    f"Could not find config for notifier {alias!r} in {SETTING_NAME}['NOTIFIERS']."
+                ) from None
+            self._backends[alias] = self.create(alias, config)
+        return self._backends[alias]
+
+    def __iter__(self) -> Iterator[BaseNotifier]:
+        return (self[alias] for alias in self.settings)
+
+    def create(self, alias: str, config: dict[str, Any]) -> BaseNotifier:
+        path = config.get("BACKEND")
+        try:
+            backend_class = import_string(path or "")
+        except ImportError as exc:
+            raise InvalidNotifierBackendError(
+                f"Could not find backend {path!r} for notifier {alias!r}: {exc}"
+            ) from exc
+        if not (
+            isinstance(backend_class, type) and issubclass(backend_class, BaseNotifier)
+        ):
+            raise InvalidNotifierBackendError(
+                f"Backend {path!r} for notifier {alias!r} is not a BaseNotifier subclass."
+            )
+        return backend_class(alias, config.get("OPTIONS", {}))
+
+    def reset(self) -> None:
+        self._backends.clear()
+
+
+notifiers = NotifierHandler()
+
+
+def notify(events: Sequence[ProductEvent]) -> None:
+    """Hand committed events to every backend; log, never raise, on failure."""
+    try:
+        aliases = list(notifiers.settings)
+    except Exception:
+        logger.exception(
+            "Notifier backends could not be built; events were logged only."
+        )
+        return
+    for alias in aliases:
+        # Built one by one: a misconfigured backend must not silence the others.
+        try:
+            backend = notifiers[alias]
+        except Exception:
+            logger.exception(
+                "Notifier %r could not be built; the others still run.", alias
+            )
+            continue
+        try:
+            backend.send_many(events)
+        except Exception:
+            logger.exception(
+                "Notifier %r failed to send event(s) %s; they stay in the change log.",
+                alias,
+                ", ".join(str(event.pk) for event in events),
+            )
+
+
+@receiver(setting_changed)
+def _reset_notifiers(*, setting: str, **kwargs: Any) -> None:
+    if setting == SETTING_NAME:
+        notifiers.reset()

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.core.exceptions import ImproperlyConfigured
+
+from shop_manager.conf import get_config
+from shop_manager.groups import DASHBOARD_GROUP
+from shop_manager.notifiers.base import BaseNotifier
+from shop_manager.payloads import event_json
+
+if TYPE_CHECKING:
+    from shop_manager.models import ProductEvent
+
+__all__ = ["ChannelLayerNotifier"]
+
+
+class ChannelLayerNotifier(BaseNotifier):
+    """One ``group_send`` per event to the dashboard group.
+
+    OPTIONS: ``LAYER`` (a ``CHANNEL_LAYERS`` alias; default
+    ``SHOP_MANAGER["CHANNEL_LAYER"]``), ``GROUP``, ``TIMEOUT`` (seconds for the
+    whole batch, so a hung Redis cannot hold the request), ``MAX_BATCH``
+    (more events than this at once, as from ``log_created()``, are announced
+    with one "fetch up to id N" hint instead of one message each).
+    The message carries the event already serialised, so consumers forward it
+    as it is instead of encoding it once per socket.
+    """
+
+    def __init__(
+        self, alias: str = "default", options: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(alias, options)
+        self.layer_alias: str = (
+            self.options.get("LAYER") or get_config()["CHANNEL_LAYER"]
+        )
+        self.group: str = self.options.get("GROUP", DASHBOARD_GROUP)
+        self.timeout: float = self.options.get("TIMEOUT", 2.0)
+        self.max_batch: int = self.options.get("MAX_BATCH", 50)
+
+    def send(self, event: ProductEvent) -> None:
+        self.send_many([event])
+
+    def send_many(self, events: Sequence[ProductEvent]) -> None:
+        layer = get_channel_layer(self.layer_alias)
+        if layer is None:
+            raise ImproperlyConfigured(
+                f"CHANNEL_LAYERS has no {self.layer_alias!r} layer for notifier {self.alias!r}."
+            )
+        if len(events) > self.max_batch:
+            # A bulk load: one heartbeat-style hint instead of thousands of
+            # sends; dashboards fetch the range from the log in bounded batches.
+            hint = json.dumps(
+                {"type": "heartbeat", "last_id": max(e.pk for e in events)}
+            )
+            messages = [{"type": "product.event", "text": hint}]
+        else:
+            messages = [
+                {"type": "product.event", "id": event.pk, "text": event_json(event)}
+                for event in events
+            ]
+        async_to_sync(self._send_all)(layer, messages)
+
+    async def _send_all(self, layer: Any, messages: list[dict[str, Any]]) -> None:
+        async def send_in_order() -> None:
+            for message in messages:
+                await layer.group_send(self.group, message)
+
+        await asyncio.wait_for(send_in_order(), self.timeout)

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from shop_manager.notifiers.base import BaseNotifier
+from shop_manager.payloads import describe
+
+if TYPE_CHECKING:
+    from shop_manager.models import ProductEvent
+
+__all__ = ["LoggingNotifier"]
+
+
+class LoggingNotifier(BaseNotifier):
+    """Writes each event to a logger.
+
+    OPTIONS: ``LOGGER`` (name), ``LEVEL``, ``MAX_BATCH`` (a larger batch, as
+    from a bulk load, is one summary line; the log itself has every event).
+    """
+
+    def __init__(
+        self, alias: str = "default", options: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(alias, options)
+        self.logger = logging.getLogger(
+            self.options.get("LOGGER", "shop_manager.events")
+        )
+        self.max_batch: int = self.options.get("MAX_BATCH", 50)
+        level = self.options.get("LEVEL", logging.INFO)
+        self.level: int = (
+            logging.getLevelName(level) if isinstance(level, str) else level
+        )
+
+    def send(self, event: ProductEvent) -> None:
+        self.logger.log(
+            self.level,
+            "#%s %s (by %s)",
+            event.pk,
+            describe(event),
+            event.actor_name or "nobody",
+            extra={"product_event": event.pk, "product_pk": event.product_pk},
+        )
+
+    def send_many(self, events: Sequence[ProductEvent]) -> None:
+        if len(events) <= self.max_batch:
+            super().send_many(events)
+            return
+        self.logger.log(
+            self.level,
+            "#%s-#%s %s products %s in bulk",
+            events[0].pk,
+            events[-1].pk,
+            len(events),
+            events[0].action,
+        )

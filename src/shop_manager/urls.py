@@ -1,0 +1,32 @@
+"""The package URLconf: ``path("", include("shop_manager.urls"))``."""
+
+from __future__ import annotations
+
+from django.urls import path, register_converter
+
+from shop_manager import dashboard, views
+from shop_manager.converters import UnicodeSlugConverter
+
+register_converter(UnicodeSlugConverter, "uslug")
+
+app_name = "shop_manager"
+
+urlpatterns = [
+    path(
+        "dashboard/products/",
+        dashboard.ProductDashboardView.as_view(),
+        name="product-dashboard",
+    ),
+    path("products/", views.ProductListView.as_view(), name="product-list"),
+    path("products/create/", views.ProductCreateView.as_view(), name="product-create"),
+    path(
+        "products/<uslug:slug>/",
+        views.ProductDetailView.as_view(),
+        name="product-detail",
+    ),
+    path(
+        "products/<uslug:slug>/delete",
+        views.ProductDeleteView.as_view(),
+        name="product-delete",
+    ),
+]

@@ -1,0 +1,216 @@
+"""Product pages: list, detail (POST updates), create and delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.mixins import UserPassesTestMixin
+from django.core.paginator import Page, Paginator
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.generic import CreateView, DeleteView, ListView, UpdateView
+
+from shop_manager.actors import acting_as
+from shop_manager.conf import get_config
+from shop_manager.forms import ProductForm
+from shop_manager.models import Product, ProductEvent, ProductQuerySet
+from shop_manager.permissions import Action, get_policy
+
+__all__ = [
+    "ProductCreateView",
+    "ProductDeleteView",
+    "ProductDetailView",
+    "ProductListView",
+]
+
+# ?sort= values the list accepts; anything else falls back to the default.
+SORTS: dict[str, list[str]] = {
+    "name": ["name", "pk"],
+    "-name": ["-name", "-pk"],
+    "price": ["price", "name", "pk"],
+    "-price": ["-price", "name", "pk"],
+    "quantity": ["quantity", "name", "pk"],
+    "-quantity": ["-quantity", "name", "pk"],
+    "expiry_date": ["expiry_date", "name", "pk"],
+    "-expiry_date": ["-expiry_date", "name", "pk"],
+    "modified": ["modified", "pk"],
+    "-modified": ["-modified", "-pk"],
+}
+DEFAULT_SORT = "name"
+# Change-log entries shown on a product's page.
+HISTORY_LENGTH = 20
+STOCK_FILTERS = ("low",)
+EXPIRY_FILTERS = ("expired", "expiring")
+
+
+class PolicyMixin(UserPassesTestMixin):
+    """Ask the permission policy; anonymous users go to login, others get 403."""
+
+    request: HttpRequest
+    # The management action a POST needs; None means read-only view access.
+    post_action: Action | None = None
+    get_action: Action | None = None
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # Changes made while handling this request are logged as this user's.
+        with acting_as(request.user):
+            return super().dispatch(request, *args, **kwargs)  # type: ignore[no-any-return]
+
+    def test_func(self) -> bool:
+        policy = get_policy()
+        action = self.post_action if self.request.method == "POST" else self.get_action
+        if action is None:
+            return policy.can_view(self.request.user)
+        return policy.can_manage(self.request.user, action)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context: dict[str, Any] = super().get_context_data(**kwargs)  # type: ignore[misc]
+        policy = get_policy()
+        user = self.request.user
+        context["can_add"] = policy.can_manage(user, "add")
+        context["can_change"] = policy.can_manage(user, "change")
+        context["can_delete"] = policy.can_manage(user, "delete")
+        return context
+
+
+class ProductListView(PolicyMixin, ListView):
+    model = Product
+    context_object_name = "products"
+    template_name = "shop_manager/product_list.html"
+
+    def get_paginate_by(self, queryset: QuerySet[Product]) -> int:
+        return int(get_config()["PAGE_SIZE"])
+
+    def paginate_queryset(
+        self, queryset: QuerySet[Product], page_size: int
+    ) -> tuple[Paginator, Page, list[Product], bool]:
+        # Out-of-range or junk ?page= shows the nearest page rather than a 404.
+        paginator = self.get_paginator(queryset, page_size)
+        page = paginator.get_page(self.request.GET.get("page"))
+        return paginator, page, list(page.object_list), page.has_other_pages()
+
+    def get_queryset(self) -> ProductQuerySet:
+        params = self.request.GET
+        queryset = Product.objects.search(params.get("q", "")).with_stock_flags()
+        if params.get("stock") in STOCK_FILTERS:
+            queryset = queryset.filter(is_low_stock=True)
+        expiry = params.get("expiry")
+        if expiry == "expired":
+            queryset = queryset.filter(is_expired=True)
+        elif expiry == "expiring":
+            queryset = queryset.filter(is_expiring_soon=True)
+        return queryset.order_by(*SORTS[self.current_sort()])
+
+    def current_sort(self) -> str:
+        sort = self.request.GET.get("sort", DEFAULT_SORT)
+        return sort if sort in SORTS else DEFAULT_SORT
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        params = self.request.GET
+        context.update(
+            query=params.get("q", "").strip(),
+            sort=self.current_sort(),
+            stock=params.get("stock") if params.get("stock") in STOCK_FILTERS else "",
+            expiry=params.get("expiry")
+            if params.get("expiry") in EXPIRY_FILTERS
+            else "",
+            sorts=[
+                ("name", _("Name")),
+                ("price", _("Price")),
+                ("quantity", _("Quantity")),
+                ("expiry_date", _("Expiry date")),
+                ("modified", _("Last modified")),
+            ],
+        )
+        # Pagination links keep the current search, filters and sort.
+        kept = params.copy()
+        kept.pop("page", None)
+        context["query_string"] = kept.urlencode()
+        return context
+
+
+class ProductDetailView(PolicyMixin, UpdateView):
+    """GET shows a product (with its edit form for managers); POST updates it."""
+
+    model = Product
+    form_class = ProductForm
+    context_object_name = "product"
+    template_name = "shop_manager/product_detail.html"
+    post_action = "change"
+
+    def get_object(self, queryset: QuerySet[Product] | None = None) -> Product:
+        return get_object_or_404(
+            Product.objects.with_stock_flags(), slug=self.kwargs["slug"]
+        )
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["history"] = ProductEvent.objects.filter(
+            product_pk=self.object.pk
+        ).order_by("-id")[:HISTORY_LENGTH]
+        return context
+
+    def form_valid(self, form: ProductForm) -> HttpResponse:
+        with transaction.atomic():
+            # Lock the row so two saves from the same version cannot both win.
+            current = Product.objects.select_for_update().get(pk=form.instance.pk)
+            if current.version != form.cleaned_data["version"]:
+                return self.conflict(form, current)
+            form.instance.version = current.version
+            product = form.save()
+        messages.success(
+            self.request, _("Product “%(name)s” was updated.") % {"name": product.name}
+        )
+        return HttpResponseRedirect(product.get_absolute_url())
+
+    def conflict(self, form: ProductForm, current: Product) -> HttpResponse:
+        """Refuse a stale save, keep the user's input and show what changed."""
+        form.add_error(
+            None,
+            _(
+                "Someone else changed this product while you were editing it. "
+                "Their values are shown below; your changes were not saved. "
+                "Save again to replace their values with yours."
+            ),
+        )
+        # The form's next submit is checked against the version now shown.
+        data = form.data.copy()
+        data["version"] = str(current.version)
+        form.data = data
+        context = self.get_context_data(form=form, conflict=current)
+        return self.render_to_response(context, status=409)
+
+
+class ProductCreateView(PolicyMixin, CreateView):
+    model = Product
+    form_class = ProductForm
+    template_name = "shop_manager/product_form.html"
+    get_action = post_action = "add"
+
+    def form_valid(self, form: ProductForm) -> HttpResponse:
+        product = form.save()
+        messages.success(
+            self.request, _("Product “%(name)s” was created.") % {"name": product.name}
+        )
+        return HttpResponseRedirect(product.get_absolute_url())
+
+
+class ProductDeleteView(PolicyMixin, DeleteView):
+    model = Product
+    context_object_name = "product"
+    template_name = "shop_manager/product_confirm_delete.html"
+    get_action = post_action = "delete"
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        name = self.object.name
+        self.object.delete()
+        messages.success(
+            self.request, _("Product “%(name)s” was deleted.") % {"name": name}
+        )
+        return HttpResponseRedirect(reverse("shop_manager:product-list"))
