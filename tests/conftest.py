@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.conf import settings
+
+from shop_manager.models import Product
+from tests import services
+
+
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """In the PostgreSQL envs, skip everything (fail under CI) if it is down."""
+    if settings.DB_BACKEND != "postgres" or services.reachable(
+        *services.postgres_address()
+    ):
+        return
+    host, port = services.postgres_address()
+    message = f"PostgreSQL is not reachable at {host}:{port}"
+    if services.in_ci():
+        raise pytest.UsageError(f"{message}, and CI=true requires it.")
+    skip = pytest.mark.skip(reason=f"{message}; start it to run the PostgreSQL env.")
+    for item in items:
+        item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _services(request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker("postgres"):
+        if settings.DB_BACKEND != "postgres":
+            pytest.skip(
+                "needs PostgreSQL: runs in the tox envs with DB_BACKEND=postgres"
+            )
+        services.require("PostgreSQL", services.postgres_address())
+    if request.node.get_closest_marker("redis"):
+        services.require("Redis", services.redis_address())
+
+
+@pytest.fixture
+def make_product(db: Any) -> Any:
+    def make(**fields: Any) -> Product:
+        fields.setdefault("name", "Tea")
+        fields.setdefault("price", Decimal("3.50"))
+        fields.setdefault("quantity", 10)
+        return Product.objects.create(**fields)
+
+    return make
+
+
+@pytest.fixture
+def staff_user(django_user_model: Any) -> Any:
+    return django_user_model.objects.create_user(
+        username="staff", password="staff-pass", is_staff=True
+    )
+
+
+@pytest.fixture
+def regular_user(django_user_model: Any) -> Any:
+    return django_user_model.objects.create_user(
+        username="shopper", password="shopper-pass"
+    )
+
+
+@pytest.fixture
+def staff_client(client: Any, staff_user: Any) -> Any:
+    client.force_login(staff_user)
+    return client
+
+
+@pytest.fixture
+def regular_client(client: Any, regular_user: Any) -> Any:
+    client.force_login(regular_user)
+    return client

@@ -1,0 +1,43 @@
+"""Promise 5: many server processes share one Redis, and a change made through
+any of them reaches dashboards on all of them."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from shop_manager.feed import latest_event_id
+from shop_manager.models import Product
+from tests.e2e.support import HttpSession, dashboard_socket, product_form
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
+
+
+def test_change_posted_to_one_server_reaches_a_dashboard_on_another(
+    start_servers, staff_user
+):
+    server_a, server_b = start_servers("a", "b")
+    tea = Product.objects.create(name="Tea", price=Decimal("3.50"), quantity=4)
+    staff = HttpSession(server_a.url)
+    staff.log_in("staff", "staff-pass")
+
+    with dashboard_socket(server_b, staff, after=latest_event_id()) as feed:
+        replay = feed.next_frame("batch", timeout=5)
+        assert replay["events"] == []  # Nothing after the id it asked from.
+
+        status, location, _ = staff.request(
+            tea.get_absolute_url(), product_form(tea, quantity=9)
+        )
+        assert (status, location) == (302, tea.get_absolute_url())
+
+        # The client never asks for anything: only the live path through
+        # Redis can bring this frame from process A to process B.
+        event = feed.next_frame("event", timeout=5)
+
+    assert event["action"] == "updated"
+    assert event["product"]["name"] == "Tea"
+    assert event["changes"] == {"quantity": {"old": 4, "new": 9}}
+    assert event["actor"] == "staff"
+    assert event["message"] == "Product 'Tea' was updated: quantity 4 → 9"
+    assert event["id"] == latest_event_id()

@@ -1,0 +1,99 @@
+"""The dashboard socket protocol on channels-redis against the real Redis."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.test import override_settings
+
+from shop_manager.consumers import CLOSE_FORBIDDEN
+from tests.test_consumer import closed_with, connect, create, event_ids, login, update
+
+pytestmark = [
+    pytest.mark.redis,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.asyncio,
+]
+
+
+@pytest.fixture(
+    params=[
+        "channels_redis.core.RedisChannelLayer",
+        "channels_redis.pubsub.RedisPubSubChannelLayer",
+    ],
+    ids=["core", "pubsub"],
+)
+def redis_layer(request: pytest.FixtureRequest) -> Iterator[str]:
+    layers = {
+        "default": {
+            "BACKEND": request.param,
+            "CONFIG": {
+                # redis-py 8's 5 s default would cut channels-redis' blocking reads.
+                "hosts": [{"address": settings.REDIS_URL, "socket_timeout": 30}],
+                # Its own prefix: no other test (or test run) hears these messages.
+                "prefix": f"sm-consumer-{uuid.uuid4().hex[:12]}",
+            },
+        }
+    }
+    with override_settings(CHANNEL_LAYERS=layers):
+        yield request.param
+
+
+async def test_staff_connects_over_redis(redis_layer, staff_user):
+    layer = get_channel_layer()
+    assert f"{type(layer).__module__}.{type(layer).__name__}" == redis_layer
+    await create()
+    socket = await connect(await login(staff_user))
+    try:
+        frame = await socket.receive_json_from(timeout=5)
+        assert frame == {"type": "heartbeat", "last_id": (await event_ids())[-1]}
+    finally:
+        await socket.disconnect()
+
+
+async def test_replay_then_live_over_redis(redis_layer, staff_user):
+    tea = await create()
+    await update(tea, quantity=5)
+    ids = await event_ids()
+    socket = await connect(await login(staff_user), f"?after={ids[0]}")
+    try:
+        batch = await socket.receive_json_from(timeout=5)
+        assert [e["id"] for e in batch["events"]] == ids[1:]
+        assert batch["more"] is False
+
+        await update(tea, quantity=9)
+        event = await socket.receive_json_from(timeout=5)
+        assert event["type"] == "event"
+        assert event["id"] == ids[-1] + 1
+        assert event["product"]["slug"] == "tea"
+        assert event["message"] == "Product 'Tea' was updated: quantity 5 → 9"
+        assert await socket.receive_nothing(timeout=0.2)
+    finally:
+        await socket.disconnect()
+
+
+async def test_logout_closes_the_socket_over_redis(redis_layer, staff_user):
+    client = await login(staff_user)
+    socket = await connect(client)
+    try:
+        await socket.receive_json_from(timeout=5)
+        await database_sync_to_async(client.logout)()
+        assert await closed_with(socket, timeout=5) == CLOSE_FORBIDDEN
+    finally:
+        await socket.disconnect()
+
+
+async def test_losing_staff_closes_the_socket_over_redis(redis_layer, staff_user):
+    socket = await connect(await login(staff_user))
+    try:
+        await socket.receive_json_from(timeout=5)
+        staff_user.is_staff = False
+        await database_sync_to_async(staff_user.save)()
+        assert await closed_with(socket, timeout=5) == CLOSE_FORBIDDEN
+    finally:
+        await socket.disconnect()

@@ -1,0 +1,191 @@
+"""The live dashboard page, its nav link, and the checks guarding its setup."""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal
+
+import pytest
+from django.core.checks import run_checks
+from django.test import override_settings
+
+from shop_manager.models import Product, ProductEvent
+
+pytestmark = pytest.mark.django_db
+
+URL = "/dashboard/products/"
+NAV_LINK = f'href="{URL}">Live dashboard</a>'
+
+
+def initial_events(html: str) -> list[dict]:
+    match = re.search(
+        r'<script id="sm-initial-events" type="application/json">(.*?)</script>',
+        html,
+        re.S,
+    )
+    assert match, "the page carries its events in json_script"
+    return json.loads(match.group(1))
+
+
+def last_id(html: str) -> int:
+    match = re.search(r'data-last-id="(\d+)"', html)
+    assert match
+    return int(match.group(1))
+
+
+def test_staff_gets_the_latest_events(staff_client, settings):
+    settings.SHOP_MANAGER = {"DASHBOARD_EVENTS": 3}
+    for n in range(4):
+        Product.objects.create(name=f"P{n}", price=Decimal("1"), quantity=n)
+    ids = list(ProductEvent.objects.values_list("id", flat=True).order_by("id"))
+    response = staff_client.get(URL)
+    assert response.status_code == 200
+    html = response.content.decode()
+    events = initial_events(html)
+    assert [e["id"] for e in events] == ids[-3:]  # The newest, oldest first.
+    assert events[-1]["message"] == "Product 'P3' was created"
+    assert events[-1]["product"]["url"] == "/products/p3/"
+    assert last_id(html) == ids[-1]
+    assert 'data-socket-path="/ws/products/"' in html
+    assert "shop_manager/js/dashboard.js" in html
+
+
+def test_an_empty_log_renders_with_last_id_zero(staff_client):
+    html = staff_client.get(URL).content.decode()
+    assert initial_events(html) == []
+    assert last_id(html) == 0
+
+
+def test_event_text_cannot_break_out_of_the_json_script(staff_client):
+    Product.objects.create(
+        name="</script><img src=x onerror=alert(1)>", price=Decimal("1"), quantity=1
+    )
+    html = staff_client.get(URL).content.decode()
+    assert "<img src=x" not in html
+    assert initial_events(html)[0]["product"]["name"].startswith("</script>")
+
+
+def test_a_regular_user_is_forbidden(regular_client):
+    assert regular_client.get(URL).status_code == 403
+
+
+def test_an_anonymous_user_is_sent_to_log_in(client):
+    response = client.get(URL)
+    assert response.status_code == 302
+    assert response["Location"] == f"/accounts/login/?next={URL}"
+
+
+def test_an_inactive_staff_session_is_refused(client, staff_user):
+    client.force_login(staff_user)
+    staff_user.is_active = False
+    staff_user.save()
+    assert client.get(URL).status_code in (302, 403)
+
+
+def test_the_nav_links_the_dashboard_for_staff_only(client, staff_client):
+    assert NAV_LINK in staff_client.get("/products/").content.decode()
+    staff_client.logout()
+    assert NAV_LINK not in client.get("/products/").content.decode()
+
+
+def test_the_nav_hides_the_dashboard_from_regular_users(regular_client):
+    html = regular_client.get("/products/").content.decode()
+    assert "Live dashboard" not in html
+
+
+# System checks ---------------------------------------------------------------
+
+
+def dashboard_check_ids() -> list[str]:
+    return sorted(
+        m.id
+        for m in run_checks()
+        if m.id in {"shop_manager.E006", "shop_manager.E007", "shop_manager.W002"}
+    )
+
+
+def redis_layer(host: object, backend: str = "channels_redis.core.RedisChannelLayer"):
+    return {"default": {"BACKEND": backend, "CONFIG": {"hosts": [host]}}}
+
+
+def test_the_good_configuration_passes():
+    assert dashboard_check_ids() == []
+
+
+@override_settings(CHANNEL_LAYERS=redis_layer({"address": "redis://r:6379/0"}))
+def test_w002_a_redis_host_without_a_long_socket_timeout(monkeypatch):
+    monkeypatch.setattr("redis.__version__", "8.0.0")
+    assert dashboard_check_ids() == ["shop_manager.W002"]
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        {"address": "redis://r:6379/0", "socket_timeout": 5},
+        "redis://r:6379/0",
+        "redis://r:6379/0?socket_timeout=3",
+    ],
+)
+def test_w002_other_spellings_of_a_short_timeout(settings, monkeypatch, host):
+    monkeypatch.setattr("redis.__version__", "8.0.0")
+    settings.CHANNEL_LAYERS = redis_layer(host)
+    assert dashboard_check_ids() == ["shop_manager.W002"]
+
+
+@pytest.mark.parametrize(
+    ("layers", "version"),
+    [
+        (redis_layer({"address": "redis://r:6379/0", "socket_timeout": 30}), "8.0.0"),
+        (redis_layer("redis://r:6379/0?socket_timeout=30"), "8.0.0"),
+        (redis_layer({"address": "redis://r:6379/0"}), "7.4.0"),
+        (
+            redis_layer(
+                {"address": "redis://r:6379/0"},
+                "channels_redis.pubsub.RedisPubSubChannelLayer",
+            ),
+            "8.0.0",
+        ),
+    ],
+    ids=["long-timeout", "long-timeout-in-url", "redis-7", "pubsub"],
+)
+def test_w002_quiet_when_reads_cannot_time_out(settings, monkeypatch, layers, version):
+    monkeypatch.setattr("redis.__version__", version)
+    settings.CHANNEL_LAYERS = layers
+    assert dashboard_check_ids() == []
+
+
+@pytest.mark.parametrize(
+    ("channel_layers", "shop_manager"),
+    [
+        ({}, {}),
+        (
+            {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}},
+            {"CHANNEL_LAYER": "dashboard"},
+        ),
+    ],
+    ids=["no-layers", "unknown-alias"],
+)
+def test_e007_the_dashboard_layer_is_missing(settings, channel_layers, shop_manager):
+    settings.CHANNEL_LAYERS = channel_layers
+    settings.SHOP_MANAGER = shop_manager
+    assert dashboard_check_ids() == ["shop_manager.E007"]
+
+
+@pytest.mark.parametrize(
+    "notifiers",
+    [
+        {"default": {"BACKEND": "shop_manager.notifiers.nope.Nope"}},
+        {"default": {"BACKEND": "shop_manager.models.Product"}},
+        {"default": {}},
+        {
+            "default": {"BACKEND": "shop_manager.notifiers.log.LoggingNotifier"},
+            "x": {"BACKEND": "missing"},
+        },
+        ["not", "a", "dict"],
+    ],
+    ids=["missing-module", "not-a-notifier", "no-backend", "one-bad", "not-a-dict"],
+)
+def test_e006_a_notifier_cannot_be_built(settings, notifiers):
+    settings.SHOP_MANAGER = {"NOTIFIERS": notifiers}
+    assert dashboard_check_ids() == ["shop_manager.E006"]

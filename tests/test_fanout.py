@@ -1,0 +1,98 @@
+"""The process-local fan-out: one subscription per process, a bounded outbox
+per socket, recovery from a layer that drops."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+from channels.layers import get_channel_layer
+
+from shop_manager import fanout
+from shop_manager.consumers import ProductFeedConsumer
+from shop_manager.groups import DASHBOARD_GROUP
+from tests.layers import FlakyReceiveLayer
+from tests.test_feed_socket import change, create, login, open_socket
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_one_subscription_serves_every_local_socket(settings, staff_user):
+    # Reads the in-memory layer's group table; the Redis envs run it here too.
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}
+    }
+    layer = get_channel_layer()
+    client = await login(staff_user)
+    sockets = [(await open_socket(client))[0] for _ in range(3)]
+    for socket in sockets:
+        await socket.receive_json_from()
+    assert len(layer.groups[DASHBOARD_GROUP]) == 1
+
+    tea = await create()
+    await change(tea, quantity=9)
+    for socket in sockets:
+        assert (await socket.receive_json_from())["action"] == "created"
+        assert (await socket.receive_json_from())["action"] == "updated"
+    for socket in sockets:
+        await socket.disconnect()
+    assert DASHBOARD_GROUP not in layer.groups  # The last one out unsubscribes.
+
+
+async def test_a_socket_far_behind_drops_frames_not_the_process(caplog):
+    consumer = ProductFeedConsumer()
+    consumer.outbox = asyncio.Queue(maxsize=1)
+    consumer.channel_name = "specific.test"
+    with caplog.at_level(logging.INFO, logger="shop_manager.consumers"):
+        consumer.deliver("first")
+        consumer.deliver("second")
+    assert consumer.outbox.get_nowait() == "first"
+    assert "behind; dropped a live frame" in caplog.text
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.frames: list[str] = []
+
+    def deliver(self, text: str) -> None:
+        self.frames.append(text)
+
+
+async def test_reader_survives_a_layer_outage(settings, monkeypatch):
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "tests.layers.FlakyReceiveLayer"}}
+    FlakyReceiveLayer.failed = False
+    monkeypatch.setattr(fanout, "RETRY_SECONDS", 0.01)
+    hub = fanout.LocalFanout()
+    recorder = Recorder()
+    await hub.join(recorder)
+    await asyncio.sleep(0.05)  # The first receive fails; the reader subscribes again.
+    layer = get_channel_layer()
+    await hub.refresh()
+    await layer.group_send(DASHBOARD_GROUP, {"type": "product.event", "text": "hello"})
+    await layer.group_send(DASHBOARD_GROUP, {"type": "other.message"})
+    for _ in range(100):
+        if recorder.frames:
+            break
+        await asyncio.sleep(0.01)
+    assert recorder.frames == ["hello"]
+    await hub.leave(recorder)
+    assert hub.channel is None
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_heartbeats_continue_while_the_layer_is_down(
+    settings, staff_user, monkeypatch
+):
+    settings.SHOP_MANAGER = {"HEARTBEAT_SECONDS": 0.05}
+    socket, _ = await open_socket(await login(staff_user))
+    await socket.receive_json_from()
+
+    async def layer_down(self: fanout.LocalFanout) -> None:
+        raise ConnectionRefusedError("Redis is down")
+
+    monkeypatch.setattr(fanout.LocalFanout, "refresh", layer_down)
+    for _ in range(3):
+        assert (await socket.receive_json_from(timeout=2))["type"] == "heartbeat"
+    await socket.disconnect()

@@ -1,0 +1,251 @@
+"""Product list, detail, create, update (with stale-edit refusal) and delete."""
+
+from __future__ import annotations
+
+import datetime
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from shop_manager.models import Product
+
+pytestmark = pytest.mark.django_db
+
+
+def names(response) -> list[str]:
+    return [product.name for product in response.context["products"]]
+
+
+def test_search_by_name_sku_and_supplier_number(client, make_product):
+    make_product(name="Green tea", sku="GT-1", supplier_number="S-100")
+    make_product(name="Coffee", sku="CF-9", supplier_number="S-200")
+    assert names(client.get("/products/?q=green")) == ["Green tea"]
+    assert names(client.get("/products/?q=cf-9")) == ["Coffee"]
+    assert names(client.get("/products/?q=S-200")) == ["Coffee"]
+    assert names(client.get("/products/?q=  ")) == ["Coffee", "Green tea"]
+
+
+@pytest.mark.parametrize(
+    ("sort", "expected"),
+    [
+        ("name", ["A", "B", "C"]),
+        ("-name", ["C", "B", "A"]),
+        ("price", ["B", "C", "A"]),
+        ("-price", ["A", "C", "B"]),
+        ("quantity", ["C", "A", "B"]),
+        ("-quantity", ["B", "A", "C"]),
+        ("expiry_date", ["A", "B", "C"]),
+        ("-expiry_date", ["C", "B", "A"]),
+        ("modified", ["B", "A", "C"]),
+        ("-modified", ["C", "A", "B"]),
+        ("bogus", ["A", "B", "C"]),
+    ],
+)
+def test_sorts(client, make_product, sort, expected):
+    today = timezone.localdate()
+    make_product(
+        name="B",
+        price=Decimal(1),
+        quantity=9,
+        expiry_date=today + datetime.timedelta(2),
+    )
+    make_product(
+        name="A",
+        price=Decimal(3),
+        quantity=5,
+        expiry_date=today + datetime.timedelta(1),
+    )
+    make_product(
+        name="C",
+        price=Decimal(2),
+        quantity=1,
+        expiry_date=today + datetime.timedelta(3),
+    )
+    assert names(client.get(f"/products/?sort={sort}")) == expected
+
+
+def test_pagination_keeps_filters_and_tolerates_junk(client, make_product, settings):
+    settings.SHOP_MANAGER = {"PAGE_SIZE": 2}
+    for n in range(5):
+        make_product(name=f"Tea {n}")
+    first = client.get("/products/?q=tea&sort=-name")
+    assert names(first) == ["Tea 4", "Tea 3"]
+    assert "?q=tea&amp;sort=-name&amp;page=2" in first.text
+    assert names(client.get("/products/?q=tea&sort=-name&page=3")) == ["Tea 0"]
+    assert names(client.get("/products/?page=abc")) == ["Tea 0", "Tea 1"]
+    assert names(client.get("/products/?page=999")) == ["Tea 4"]
+
+
+def test_low_stock_filter_and_badge(client, make_product, settings):
+    settings.SHOP_MANAGER = {"LOW_STOCK_THRESHOLD": 3}
+    make_product(name="Plenty", quantity=50)
+    make_product(name="Default low", quantity=3)
+    make_product(name="Own threshold", quantity=8, low_stock_threshold=10)
+    response = client.get("/products/?stock=low")
+    assert names(response) == ["Default low", "Own threshold"]
+    assert response.text.count("sm-badge-warn") == 2
+
+
+def test_expiry_filters_and_badges(client, make_product, settings):
+    settings.SHOP_MANAGER = {"EXPIRING_SOON_DAYS": 7}
+    today = timezone.localdate()
+    make_product(name="Old", expiry_date=today - datetime.timedelta(1))
+    make_product(name="Soon", expiry_date=today + datetime.timedelta(7))
+    make_product(name="Later", expiry_date=today + datetime.timedelta(8))
+    make_product(name="Never")
+    expired = client.get("/products/?expiry=expired")
+    assert names(expired) == ["Old"]
+    assert "Expired" in expired.text
+    assert names(client.get("/products/?expiry=expiring")) == ["Soon"]
+    assert "Expiring soon" in client.get("/products/").text
+
+
+@pytest.mark.parametrize("logged_in", [False, True])
+def test_list_query_count_does_not_grow(
+    client, staff_user, make_product, django_assert_num_queries, logged_in
+):
+    if logged_in:
+        client.force_login(staff_user)
+    make_product(name="Only")
+    client.get("/products/")  # Warm caches (content types, sessions).
+    with django_assert_num_queries(4 if logged_in else 2) as one:
+        assert client.get("/products/").status_code == 200
+    Product.objects.bulk_create(
+        [
+            Product(name=f"P{n:03}", slug=f"p{n:03}", price=Decimal(1))
+            for n in range(199)
+        ]
+    )
+    with django_assert_num_queries(len(one.captured_queries)):
+        assert client.get("/products/?stock=low&sort=-price").status_code == 200
+
+
+def test_detail_and_unknown_slug(client, staff_client, make_product):
+    tea = make_product(description="Loose leaf")
+    response = client.get(tea.get_absolute_url())
+    assert "Loose leaf" in response.text
+    assert client.get("/products/no-such-thing/").status_code == 404
+    assert staff_client.get("/products/no-such-thing/delete").status_code == 404
+    assert staff_client.post("/products/no-such-thing/", {}).status_code == 404
+
+
+def test_create_redirects_with_message(staff_client):
+    response = staff_client.post(
+        "/products/create/",
+        {
+            "name": "Tea",
+            "price": "3.50",
+            "cost_price": "1",
+            "quantity": "4",
+            "expiry_date": "",
+        },
+        follow=True,
+    )
+    product = Product.objects.get()
+    assert response.redirect_chain == [(product.get_absolute_url(), 302)]
+    assert "Product “Tea” was created." in response.text
+    assert product.expiry_date is None
+
+
+def form_data(product: Product, **changes) -> dict[str, object]:
+    data = {
+        "name": product.name,
+        "price": str(product.price),
+        "cost_price": str(product.cost_price),
+        "quantity": str(product.quantity),
+        "version": product.version,
+    }
+    data.update(changes)
+    return data
+
+
+def test_update_keeps_slug_when_name_changes(staff_client, make_product):
+    tea = make_product()
+    response = staff_client.post(
+        tea.get_absolute_url(), form_data(tea, name="Black tea"), follow=True
+    )
+    tea.refresh_from_db()
+    assert (tea.name, tea.slug) == ("Black tea", "tea")
+    assert "Product “Black tea” was updated." in response.text
+
+
+def test_stale_edit_is_refused_and_the_other_change_survives(
+    client, staff_client, staff_user, make_product
+):
+    tea = make_product(quantity=4)
+    loaded = Product.objects.get(pk=tea.pk)  # What the second editor's form holds.
+    assert (
+        staff_client.post(
+            tea.get_absolute_url(), form_data(tea, quantity="9")
+        ).status_code
+        == 302
+    )
+
+    stale = staff_client.post(
+        tea.get_absolute_url(), form_data(loaded, quantity="1", price="5.00")
+    )
+    assert stale.status_code == 409
+    assert "Someone else changed this product" in stale.text
+    assert stale.context["conflict"].quantity == 9
+    assert "Current values" in stale.text
+    tea.refresh_from_db()
+    assert (tea.quantity, tea.price) == (9, Decimal("3.50"))
+
+    # The re-rendered form carries the current version: saving again is deliberate.
+    resubmit = dict(stale.context["form"].data.items())
+    assert int(resubmit["version"]) == tea.version
+    assert staff_client.post(tea.get_absolute_url(), resubmit).status_code == 302
+    tea.refresh_from_db()
+    assert (tea.quantity, tea.price) == (1, Decimal("5.00"))
+
+
+def test_delete_confirms_then_deletes(staff_client, make_product):
+    tea = make_product()
+    confirm = staff_client.get(f"/products/{tea.slug}/delete")
+    assert "Delete “Tea”?" in confirm.text
+    assert Product.objects.exists()
+    response = staff_client.post(f"/products/{tea.slug}/delete", follow=True)
+    assert response.redirect_chain == [("/products/", 302)]
+    assert "Product “Tea” was deleted." in response.text
+    assert not Product.objects.exists()
+
+
+def test_admin_lists_searches_and_filters(admin_client, make_product):
+    make_product(name="Green tea", quantity=1)
+    make_product(name="Coffee", quantity=50)
+    response = admin_client.get("/admin/shop_manager/product/?q=green&stock=low")
+    assert response.status_code == 200
+    assert "Green tea" in response.text
+    assert "Coffee" not in response.text
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_creates_get_distinct_slugs():
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def create() -> None:
+        try:
+            barrier.wait()
+            Product.objects.create(name="Tea", price=Decimal(1))
+        except BaseException as exc:  # Reported below, in the test thread.
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=create) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(Product.objects.values_list("slug", flat=True)) == [
+        "tea",
+        "tea-2",
+        "tea-3",
+        "tea-4",
+    ]
