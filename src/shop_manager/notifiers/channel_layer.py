@@ -71,4 +71,11 @@ class ChannelLayerNotifier(BaseNotifier):
             for message in messages:
                 await layer.group_send(self.group, message)
 
-        await asyncio.wait_for(send_in_order(), self.timeout)
+        try:
+            await asyncio.wait_for(send_in_order(), self.timeout)
+        except asyncio.TimeoutError as exc:
+            # Before Python 3.11 asyncio's TimeoutError is not the builtin one;
+            # raise the builtin so callers catch one type on every version.
+            raise TimeoutError(
+                f"Notifier {self.alias!r}: channel layer did not answer within {self.timeout} s."
+            ) from exc
