@@ -13,8 +13,10 @@ from django.db import transaction
 from django.test import RequestFactory, override_settings
 
 from shop_manager import notifiers
+from shop_manager.actors import acting_as
 from shop_manager.changelog import log_created, log_event
 from shop_manager.models import Product, ProductEvent
+from shop_manager.payloads import describe
 
 LOCMEM = {
     "NOTIFIERS": {
@@ -83,6 +85,26 @@ def test_update_changes_are_json_safe(make_product):
     }
 
 
+def test_the_sentence_names_each_change_old_to_new(make_product):
+    tea = make_product(name="Tea", price=Decimal("3.5"), quantity=4)
+    tea.quantity = 9
+    tea.expiry_date = datetime.date(2030, 1, 2)
+    tea.price = Decimal("4")
+    tea.save()
+    assert describe(ProductEvent.objects.latest("id")) == (
+        "Product 'Tea' was updated: price 3.50 → 4.00, quantity 4 → 9, "
+        "expiry date — → 2030-01-02"
+    )
+
+
+def test_update_fields_limits_the_diff(make_product):
+    tea = make_product(quantity=1)
+    tea.quantity = 2
+    tea.name = "Green tea"
+    tea.save(update_fields=["quantity"])
+    assert ProductEvent.objects.latest("id").changes == {"quantity": [1, 2]}
+
+
 def test_a_save_that_changes_nothing_logs_nothing(make_product, locmem_outbox):
     tea = make_product()
     locmem_outbox.clear()
@@ -119,6 +141,13 @@ def test_plain_orm_code_has_no_actor(make_product):
     make_product()
     event = ProductEvent.objects.get()
     assert (event.actor, event.actor_name) == (None, "")
+
+
+def test_code_acting_for_a_user_records_them(make_product, staff_user):
+    with acting_as(staff_user):
+        make_product()
+    event = ProductEvent.objects.get()
+    assert (event.actor, event.actor_name) == (staff_user, "staff")
 
 
 def test_a_deleted_products_event_keeps_its_name_and_slug(make_product):

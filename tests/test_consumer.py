@@ -408,25 +408,67 @@ async def test_revoking_one_user_leaves_others_connected(staff_user, django_user
         await theirs.disconnect()
 
 
+async def test_deleting_the_user_closes_the_socket(staff_user):
+    socket = await connect(await login(staff_user))
+    try:
+        await socket.receive_json_from()
+        await database_sync_to_async(staff_user.delete)()
+        assert await closed_with(socket) == CLOSE_FORBIDDEN
+    finally:
+        await socket.disconnect()
+
+
+@database_sync_to_async
+def join_watchers(user: Any) -> Group:
+    group = Group.objects.create(name="Watchers")
+    group.permissions.add(Permission.objects.get(codename="watch_dashboard"))
+    user.groups.add(group)
+    return group
+
+
+@pytest.mark.parametrize(
+    "how", ["group_permission", "membership", "reverse_membership", "group_deleted"]
+)
 async def test_losing_watch_dashboard_through_a_group_closes_the_socket(
-    settings, regular_user
+    settings, regular_user, how
 ):
     settings.SHOP_MANAGER = {
         "PERMISSION_POLICY": "shop_manager.permissions.ModelPermissionsPolicy"
     }
+    group = await join_watchers(regular_user)
+    socket = await connect(await login(regular_user))
 
     @database_sync_to_async
-    def join_watchers() -> Group:
-        group = Group.objects.create(name="Watchers")
-        group.permissions.add(Permission.objects.get(codename="watch_dashboard"))
-        regular_user.groups.add(group)
-        return group
+    def revoke() -> None:
+        if how == "group_permission":
+            group.permissions.clear()
+        elif how == "membership":
+            regular_user.groups.remove(group)
+        elif how == "reverse_membership":
+            group.user_set.remove(regular_user)
+        else:
+            group.delete()
 
-    group = await join_watchers()
+    try:
+        await socket.receive_json_from()
+        await revoke()
+        assert await closed_with(socket) == CLOSE_FORBIDDEN
+    finally:
+        await socket.disconnect()
+
+
+async def test_losing_a_direct_permission_closes_the_socket(settings, regular_user):
+    settings.SHOP_MANAGER = {
+        "PERMISSION_POLICY": "shop_manager.permissions.ModelPermissionsPolicy"
+    }
+    permission = await database_sync_to_async(Permission.objects.get)(
+        codename="watch_dashboard"
+    )
+    await database_sync_to_async(regular_user.user_permissions.add)(permission)
     socket = await connect(await login(regular_user))
     try:
         await socket.receive_json_from()
-        await database_sync_to_async(regular_user.groups.remove)(group)
+        await database_sync_to_async(permission.user_set.remove)(regular_user)
         assert await closed_with(socket) == CLOSE_FORBIDDEN
     finally:
         await socket.disconnect()

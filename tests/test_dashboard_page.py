@@ -1,4 +1,4 @@
-"""The live dashboard page, its nav link, and the checks guarding its setup."""
+"""The live dashboard page and its nav link."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ import re
 from decimal import Decimal
 
 import pytest
-from django.core.checks import run_checks
-from django.test import override_settings
 
 from shop_manager.models import Product, ProductEvent
 
@@ -92,100 +90,3 @@ def test_the_nav_links_the_dashboard_for_staff_only(client, staff_client):
 def test_the_nav_hides_the_dashboard_from_regular_users(regular_client):
     html = regular_client.get("/products/").content.decode()
     assert "Live dashboard" not in html
-
-
-# System checks ---------------------------------------------------------------
-
-
-def dashboard_check_ids() -> list[str]:
-    return sorted(
-        m.id
-        for m in run_checks()
-        if m.id in {"shop_manager.E006", "shop_manager.E007", "shop_manager.W002"}
-    )
-
-
-def redis_layer(host: object, backend: str = "channels_redis.core.RedisChannelLayer"):
-    return {"default": {"BACKEND": backend, "CONFIG": {"hosts": [host]}}}
-
-
-def test_the_good_configuration_passes():
-    assert dashboard_check_ids() == []
-
-
-@override_settings(CHANNEL_LAYERS=redis_layer({"address": "redis://r:6379/0"}))
-def test_w002_a_redis_host_without_a_long_socket_timeout(monkeypatch):
-    monkeypatch.setattr("redis.__version__", "8.0.0")
-    assert dashboard_check_ids() == ["shop_manager.W002"]
-
-
-@pytest.mark.parametrize(
-    "host",
-    [
-        {"address": "redis://r:6379/0", "socket_timeout": 5},
-        "redis://r:6379/0",
-        "redis://r:6379/0?socket_timeout=3",
-    ],
-)
-def test_w002_other_spellings_of_a_short_timeout(settings, monkeypatch, host):
-    monkeypatch.setattr("redis.__version__", "8.0.0")
-    settings.CHANNEL_LAYERS = redis_layer(host)
-    assert dashboard_check_ids() == ["shop_manager.W002"]
-
-
-@pytest.mark.parametrize(
-    ("layers", "version"),
-    [
-        (redis_layer({"address": "redis://r:6379/0", "socket_timeout": 30}), "8.0.0"),
-        (redis_layer("redis://r:6379/0?socket_timeout=30"), "8.0.0"),
-        (redis_layer({"address": "redis://r:6379/0"}), "7.4.0"),
-        (
-            redis_layer(
-                {"address": "redis://r:6379/0"},
-                "channels_redis.pubsub.RedisPubSubChannelLayer",
-            ),
-            "8.0.0",
-        ),
-    ],
-    ids=["long-timeout", "long-timeout-in-url", "redis-7", "pubsub"],
-)
-def test_w002_quiet_when_reads_cannot_time_out(settings, monkeypatch, layers, version):
-    monkeypatch.setattr("redis.__version__", version)
-    settings.CHANNEL_LAYERS = layers
-    assert dashboard_check_ids() == []
-
-
-@pytest.mark.parametrize(
-    ("channel_layers", "shop_manager"),
-    [
-        ({}, {}),
-        (
-            {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}},
-            {"CHANNEL_LAYER": "dashboard"},
-        ),
-    ],
-    ids=["no-layers", "unknown-alias"],
-)
-def test_e007_the_dashboard_layer_is_missing(settings, channel_layers, shop_manager):
-    settings.CHANNEL_LAYERS = channel_layers
-    settings.SHOP_MANAGER = shop_manager
-    assert dashboard_check_ids() == ["shop_manager.E007"]
-
-
-@pytest.mark.parametrize(
-    "notifiers",
-    [
-        {"default": {"BACKEND": "shop_manager.notifiers.nope.Nope"}},
-        {"default": {"BACKEND": "shop_manager.models.Product"}},
-        {"default": {}},
-        {
-            "default": {"BACKEND": "shop_manager.notifiers.log.LoggingNotifier"},
-            "x": {"BACKEND": "missing"},
-        },
-        ["not", "a", "dict"],
-    ],
-    ids=["missing-module", "not-a-notifier", "no-backend", "one-bad", "not-a-dict"],
-)
-def test_e006_a_notifier_cannot_be_built(settings, notifiers):
-    settings.SHOP_MANAGER = {"NOTIFIERS": notifiers}
-    assert dashboard_check_ids() == ["shop_manager.E006"]

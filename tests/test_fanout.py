@@ -13,7 +13,7 @@ from shop_manager import fanout
 from shop_manager.consumers import ProductFeedConsumer
 from shop_manager.groups import DASHBOARD_GROUP
 from tests.layers import FlakyReceiveLayer
-from tests.test_feed_socket import change, create, login, open_socket
+from tests.test_consumer import connect, create, login, update
 
 pytestmark = pytest.mark.asyncio
 
@@ -26,13 +26,13 @@ async def test_one_subscription_serves_every_local_socket(settings, staff_user):
     }
     layer = get_channel_layer()
     client = await login(staff_user)
-    sockets = [(await open_socket(client))[0] for _ in range(3)]
+    sockets = [await connect(client) for _ in range(3)]
     for socket in sockets:
         await socket.receive_json_from()
     assert len(layer.groups[DASHBOARD_GROUP]) == 1
 
     tea = await create()
-    await change(tea, quantity=9)
+    await update(tea, quantity=9)
     for socket in sockets:
         assert (await socket.receive_json_from())["action"] == "created"
         assert (await socket.receive_json_from())["action"] == "updated"
@@ -86,7 +86,7 @@ async def test_heartbeats_continue_while_the_layer_is_down(
     settings, staff_user, monkeypatch
 ):
     settings.SHOP_MANAGER = {"HEARTBEAT_SECONDS": 0.05}
-    socket, _ = await open_socket(await login(staff_user))
+    socket = await connect(await login(staff_user))
     await socket.receive_json_from()
 
     async def layer_down(self: fanout.LocalFanout) -> None:

@@ -129,6 +129,29 @@ def test_a_hanging_channel_layer_is_cut_off_by_the_timeout(caplog):
     assert "'default' failed" in caplog.text
 
 
+@pytest.mark.parametrize(
+    "layer", ["tests.layers.HangingLayer", "tests.layers.BrokenLayer"]
+)
+def test_a_redis_outage_neither_fails_nor_holds_a_save(
+    settings, layer, caplog, django_capture_on_commit_callbacks
+):
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": layer}}
+    settings.SHOP_MANAGER = {
+        "NOTIFIERS": {
+            "default": {
+                "BACKEND": "shop_manager.notifiers.channel_layer.ChannelLayerNotifier",
+                "OPTIONS": {"TIMEOUT": 0.3},
+            }
+        }
+    }
+    started = time.monotonic()
+    with django_capture_on_commit_callbacks(execute=True):
+        tea = Product.objects.create(name="Tea", price=Decimal("3.50"), quantity=1)
+    assert time.monotonic() - started < 2
+    assert ProductEvent.objects.filter(product_pk=tea.pk).exists()
+    assert "stay in the change log" in caplog.text
+
+
 @override_settings(
     CHANNEL_LAYERS={"default": {"BACKEND": "tests.test_notifiers.RecordingLayer"}},
     SHOP_MANAGER={
