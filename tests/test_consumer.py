@@ -232,6 +232,7 @@ async def test_a_live_event_has_the_documented_shape(staff_user):
             "actor",
             "product",
             "changes",
+            "headline",
             "message",
         }
         assert event["type"] == "event"
@@ -249,6 +250,7 @@ async def test_a_live_event_has_the_documented_shape(staff_user):
             "price": {"old": "3.50", "new": "3.75"},
             "quantity": {"old": 4, "new": 9},
         }
+        assert event["headline"] == "Product 'Tea' was updated"
         assert event["message"] == (
             "Product 'Tea' was updated: price 3.50 → 3.75, quantity 4 → 9"
         )

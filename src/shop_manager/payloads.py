@@ -11,7 +11,7 @@ from django.urls import NoReverseMatch, reverse
 
 from shop_manager.models import ProductEvent
 
-__all__ = ["describe", "event_json", "event_payload", "json_safe"]
+__all__ = ["describe", "event_json", "event_payload", "headline", "json_safe"]
 
 
 def json_safe(value: Any) -> Any:
@@ -24,9 +24,14 @@ def json_safe(value: Any) -> Any:
     return value
 
 
+def headline(event: ProductEvent) -> str:
+    """What happened, without the diff: "Product 'Tea' was updated"."""
+    return f"Product '{event.product_name}' was {event.action}"
+
+
 def describe(event: ProductEvent) -> str:
     """A sentence for people: "Product 'Tea' was updated: quantity 4 → 9"."""
-    sentence = f"Product '{event.product_name}' was {event.action}"
+    sentence = headline(event)
     if event.action == ProductEvent.Action.UPDATED and event.changes:
         parts = [
             f"{field.replace('_', ' ')} {_show(old)} → {_show(new)}"
@@ -68,6 +73,7 @@ def event_payload(event: ProductEvent) -> dict[str, Any]:
             field: {"old": old, "new": new}
             for field, (old, new) in event.changes.items()
         },
+        "headline": headline(event),
         "message": describe(event),
     }
 

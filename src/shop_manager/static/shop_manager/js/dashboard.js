@@ -53,9 +53,18 @@ function startDashboard(root) {
       // hit by every dashboard at the same instant.
       const delay = Math.random() * Math.min(MAX_BACKOFF_MS, 500 * 2 ** attempt);
       attempt += 1;
-      setStatus("reconnecting", `Offline, reconnecting in ${Math.ceil(delay / 1000)} s…`);
-      setTimeout(connect, delay);
+      countDownTo(Date.now() + delay);
     });
+  }
+
+  function countDownTo(reconnectAt) {
+    const left = reconnectAt - Date.now();
+    if (left <= 0) {
+      connect();
+      return;
+    }
+    setStatus("reconnecting", `Offline, reconnecting in ${Math.ceil(left / 1000)} s…`);
+    setTimeout(() => countDownTo(reconnectAt), Math.min(left, 1000));
   }
 
   function receive(frame) {
@@ -110,18 +119,22 @@ function startDashboard(root) {
     meta.append(element("span", "sm-feed-id", `#${event.id}`));
     item.append(meta);
 
+    // An update lists its fields below, so its line says only what happened;
+    // the full sentence (with the diff inline) would repeat them.
+    const fields = Object.entries(event.changes || {});
+    const listed = event.action === "updated" && fields.length > 0;
+    const text = listed ? event.headline : event.message;
     const message = element("p", "sm-feed-message");
     if (event.product.url) {
-      const link = element("a", "", event.message);
+      const link = element("a", "", text);
       link.href = event.product.url;
       message.append(link);
     } else {
-      message.textContent = event.message;
+      message.textContent = text;
     }
     item.append(message);
 
-    const fields = Object.entries(event.changes || {});
-    if (event.action === "updated" && fields.length) {
+    if (listed) {
       const list = element("ul", "sm-feed-changes");
       for (const [field, change] of fields) {
         list.append(element("li", "", `${field.replaceAll("_", " ")}: ${show(change.old)} → ${show(change.new)}`));
@@ -139,6 +152,7 @@ function startDashboard(root) {
       if (!item.hidden) visible += 1;
     }
     empty.hidden = visible > 0;
+    empty.textContent = feed.children.length ? empty.dataset.filtered : empty.dataset.none;
   }
 
   function setStatus(state, text) {
