@@ -105,5 +105,10 @@ if CHANNEL_BACKEND in REDIS_LAYERS:
         CHANNEL_LAYERS["default"]["CONFIG"]["capacity"] = int(
             os.environ.get("CHANNEL_CAPACITY", "100")
         )
+        # redis-py 8 caps a pool at 100 connections and raises beyond it; the
+        # list layer takes one per command in flight (shop_manager.W003).
+        CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]["max_connections"] = int(
+            os.environ.get("REDIS_MAX_CONNECTIONS", "1000")
+        )
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}

@@ -63,14 +63,20 @@ def test_missing_apps_and_middleware(settings):
     assert {"shop_manager.E004", "shop_manager.E005"} <= check_ids()
 
 
-# The dashboard's channel layer and notifiers ---------------------------------------------------------------
+# The dashboard's channel layer and notifiers ---------------------------------
 
 
 def dashboard_check_ids() -> list[str]:
     return sorted(
         m.id
         for m in run_checks()
-        if m.id in {"shop_manager.E006", "shop_manager.E007", "shop_manager.W002"}
+        if m.id
+        in {
+            "shop_manager.E006",
+            "shop_manager.E007",
+            "shop_manager.W002",
+            "shop_manager.W003",
+        }
     )
 
 
@@ -78,7 +84,14 @@ def redis_layer(host: object, backend: str = "channels_redis.core.RedisChannelLa
     return {"default": {"BACKEND": backend, "CONFIG": {"hosts": [host]}}}
 
 
-@override_settings(CHANNEL_LAYERS=redis_layer({"address": "redis://r:6379/0"}))
+def big_pool(host: dict[str, object]) -> dict[str, object]:
+    """A host that W003 has nothing to say about."""
+    return {**host, "max_connections": 1000}
+
+
+@override_settings(
+    CHANNEL_LAYERS=redis_layer(big_pool({"address": "redis://r:6379/0"}))
+)
 def test_w002_a_redis_host_without_a_long_socket_timeout(monkeypatch):
     monkeypatch.setattr("redis.__version__", "8.0.0")
     assert dashboard_check_ids() == ["shop_manager.W002"]
@@ -87,9 +100,9 @@ def test_w002_a_redis_host_without_a_long_socket_timeout(monkeypatch):
 @pytest.mark.parametrize(
     "host",
     [
-        {"address": "redis://r:6379/0", "socket_timeout": 5},
-        "redis://r:6379/0",
-        "redis://r:6379/0?socket_timeout=3",
+        big_pool({"address": "redis://r:6379/0", "socket_timeout": 5}),
+        "redis://r:6379/0?max_connections=500",
+        "redis://r:6379/0?socket_timeout=3&max_connections=500",
     ],
 )
 def test_w002_other_spellings_of_a_short_timeout(settings, monkeypatch, host):
@@ -101,8 +114,22 @@ def test_w002_other_spellings_of_a_short_timeout(settings, monkeypatch, host):
 @pytest.mark.parametrize(
     ("layers", "version"),
     [
-        (redis_layer({"address": "redis://r:6379/0", "socket_timeout": 30}), "8.0.0"),
-        (redis_layer("redis://r:6379/0?socket_timeout=30"), "8.0.0"),
+        (
+            redis_layer(
+                big_pool({"address": "redis://r:6379/0", "socket_timeout": 30})
+            ),
+            "8.0.0",
+        ),
+        (
+            redis_layer("redis://r:6379/0?socket_timeout=30&max_connections=500"),
+            "8.0.0",
+        ),
+        (
+            redis_layer(
+                big_pool({"address": "redis://r:6379/0", "socket_timeout": None})
+            ),
+            "8.0.0",
+        ),
         (redis_layer({"address": "redis://r:6379/0"}), "7.4.0"),
         (
             redis_layer(
@@ -112,12 +139,29 @@ def test_w002_other_spellings_of_a_short_timeout(settings, monkeypatch, host):
             "8.0.0",
         ),
     ],
-    ids=["long-timeout", "long-timeout-in-url", "redis-7", "pubsub"],
+    ids=["long-timeout", "long-timeout-in-url", "no-timeout", "redis-7", "pubsub"],
 )
-def test_w002_quiet_when_reads_cannot_time_out(settings, monkeypatch, layers, version):
+def test_w002_w003_quiet_when_reads_cannot_time_out_nor_run_out(
+    settings, monkeypatch, layers, version
+):
     monkeypatch.setattr("redis.__version__", version)
     settings.CHANNEL_LAYERS = layers
     assert dashboard_check_ids() == []
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        {"address": "redis://r:6379/0", "socket_timeout": 30},
+        "redis://r:6379/0?socket_timeout=30",
+    ],
+)
+def test_w003_a_list_layer_host_with_redis_8s_100_connection_pool(
+    settings, monkeypatch, host
+):
+    monkeypatch.setattr("redis.__version__", "8.0.0")
+    settings.CHANNEL_LAYERS = redis_layer(host)
+    assert dashboard_check_ids() == ["shop_manager.W003"]
 
 
 @pytest.mark.parametrize(

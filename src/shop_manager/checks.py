@@ -162,10 +162,17 @@ def check_channel_layer(
             )
         ]
     layer = layers[alias]
-    if layer.get(
-        "BACKEND"
-    ) == "channels_redis.core.RedisChannelLayer" and _redis_times_out_reads(layer):
-        return [
+    if layer.get("BACKEND") != "channels_redis.core.RedisChannelLayer":
+        return []
+    if _redis_major_version() < 8:
+        return []
+    warnings: list[CheckMessage] = []
+    hosts = [
+        _host_options(host) for host in layer.get("CONFIG", {}).get("hosts") or [None]
+    ]
+    brpop_timeout = layer.get("CONFIG", {}).get("brpop_timeout", 5)
+    if any(_read_timeout(host) <= brpop_timeout for host in hosts):
+        warnings.append(
             Warning(
                 f"CHANNEL_LAYERS[{alias!r}] will drop idle websockets every few seconds.",
                 hint="redis-py 8 defaults socket_timeout to 5 s, the length of "
@@ -174,34 +181,46 @@ def check_channel_layer(
                 '{"address": "redis://...", "socket_timeout": 30}.',
                 id="shop_manager.W002",
             )
-        ]
-    return []
+        )
+    if any("max_connections" not in host for host in hosts):
+        warnings.append(
+            Warning(
+                f"CHANNEL_LAYERS[{alias!r}] refuses websockets when more than 100 "
+                "connect at once.",
+                hint="redis-py 8 caps each connection pool at 100 and raises "
+                "MaxConnectionsError beyond it instead of waiting; this layer takes a "
+                "connection per command in flight, so a burst of reconnects (a server "
+                "restart) fails handshakes with 500. Give each host a larger pool, e.g. "
+                '{"address": "redis://...", "max_connections": 1000}, or use '
+                "channels_redis.pubsub.RedisPubSubChannelLayer.",
+                id="shop_manager.W003",
+            )
+        )
+    return warnings
 
 
 def _settings_are_a_dict() -> bool:
     return isinstance(getattr(settings, SETTING_NAME, None) or {}, dict)
 
 
-def _redis_times_out_reads(layer: dict[str, Any]) -> bool:
+def _redis_major_version() -> int:
     try:
         from redis import __version__ as redis_version
     except ImportError:  # pragma: no cover - channels-redis requires redis
-        return False
-    if int(redis_version.split(".")[0]) < 8:
-        return False
-    hosts = layer.get("CONFIG", {}).get("hosts") or [None]
-    brpop_timeout = layer.get("CONFIG", {}).get("brpop_timeout", 5)
-    for host in hosts:
-        if isinstance(host, str):
-            host = {"address": host}
-        timeout = host.get("socket_timeout", 5) if isinstance(host, dict) else 5
-        query = (
-            parse_qs(urlsplit(str(host.get("address", ""))).query)
-            if isinstance(host, dict)
-            else {}
-        )
-        if "socket_timeout" in query:
-            timeout = float(query["socket_timeout"][0])
-        if timeout is not None and timeout <= brpop_timeout:
-            return True
-    return False
+        return 0
+    return int(redis_version.split(".")[0])
+
+
+def _host_options(host: Any) -> dict[str, Any]:
+    """A channels-redis host's connection options, from its dict and its URL."""
+    if isinstance(host, str):
+        host = {"address": host}
+    if not isinstance(host, dict):
+        return {}
+    query = parse_qs(urlsplit(str(host.get("address", ""))).query)
+    return {**host, **{key: values[0] for key, values in query.items()}}
+
+
+def _read_timeout(host: dict[str, Any]) -> float:
+    timeout = host.get("socket_timeout", 5)  # redis-py 8's default
+    return float("inf") if timeout in (None, "None") else float(timeout)
