@@ -13,14 +13,7 @@ from django.conf import settings
 from django.test import override_settings
 
 from shop_manager.consumers import CLOSE_FORBIDDEN
-from tests.test_consumer import (
-    closed_with,
-    connect,
-    create,
-    event_ids,
-    login,
-    update,
-)
+from tests.test_consumer import closed_with, connect, create, event_ids, login, update
 
 pytestmark = [
     pytest.mark.redis,
