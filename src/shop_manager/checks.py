@@ -223,4 +223,4 @@ def _host_options(host: Any) -> dict[str, Any]:
 
 def _read_timeout(host: dict[str, Any]) -> float:
     timeout = host.get("socket_timeout", 5)  # redis-py 8's default
-    return float("inf") if timeout in (None, "None") else float(timeout)
+    return float("inf") if timeout is None else float(timeout)

@@ -30,6 +30,7 @@ function startDashboard(root) {
   let fetchTimer = null;
 
   initial.forEach(add);
+  applyFilters();
   filters.forEach((box) => box.addEventListener("change", applyFilters));
   connect();
 
@@ -70,6 +71,7 @@ function startDashboard(root) {
   function receive(frame) {
     if (frame.type === "event") {
       add(frame);
+      applyFilters();
       if (frame.id === synced + 1) {
         synced = frame.id;
       } else if (frame.id > synced) {
@@ -77,6 +79,7 @@ function startDashboard(root) {
       }
     } else if (frame.type === "batch") {
       frame.events.forEach(add);
+      applyFilters();
       synced = Math.max(synced, frame.until);
       fetching = false;
       if (frame.more) requestMissing();
@@ -102,7 +105,6 @@ function startDashboard(root) {
     const next = [...feed.children].find((item) => Number(item.dataset.id) < event.id);
     feed.insertBefore(row, next || null);
     while (feed.children.length > MAX_ROWS) feed.lastElementChild.remove();
-    applyFilters();
   }
 
   function render(event) {
