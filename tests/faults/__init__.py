@@ -1,0 +1,1 @@
+"""Fault cases: each test states the fault and asserts the safe outcome."""

@@ -1,0 +1,1 @@
+"""Security cases: each test states the attack and asserts the safe outcome."""
