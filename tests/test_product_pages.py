@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 import threading
 from decimal import Decimal
 
@@ -249,3 +250,17 @@ def test_concurrent_creates_get_distinct_slugs():
         "tea-3",
         "tea-4",
     ]
+
+
+def test_required_fields_are_marked_on_the_product_form(staff_client):
+    page = staff_client.get("/products/create/").content.decode()
+    assert "are required." in page
+    # A required field: starred for the eye, "required" for assistive technology.
+    assert (
+        'for="id_name">Name<span class="sm-required" aria-hidden="true">*</span>'
+        in page
+    )
+    assert re.search(r'<input[^>]* name="name"[^>]* required[ >]', page)
+    # An optional one: neither.
+    assert 'for="id_description">Description</label>' in page
+    assert not re.search(r"<textarea[^>]* required[ >]", page)
