@@ -34,6 +34,7 @@ def fetch(after: object) -> str:
     ],
 )
 def test_a_fetch_frame_gives_its_after_id(text, after):
+    """The one real client frame, in any key order or spacing, still works."""
     assert parse_client_frame(text) == after
 
 
@@ -82,10 +83,13 @@ HOSTILE_FRAMES = {
 
 @pytest.mark.parametrize("text", HOSTILE_FRAMES.values(), ids=HOSTILE_FRAMES.keys())
 def test_a_hostile_frame_is_not_a_fetch(text):
+    """Attack: a frame built to make the parser raise or misread it.
+    Safe: None (ignored), never an exception."""
     assert parse_client_frame(text) is None
 
 
 def test_a_frame_just_under_the_limit_is_still_read():
+    """The size bound cuts only frames longer than ``MAX_FRAME_LENGTH``."""
     frame = fetch(3)
     padded = frame[:-1] + ', "pad": "' + "x" * MAX_FRAME_LENGTH + '"}'
     padded = padded[: MAX_FRAME_LENGTH - 2] + '"}'
@@ -104,6 +108,7 @@ def test_a_frame_just_under_the_limit_is_still_read():
     ],
 )
 def test_an_after_parameter_gives_its_id(query, after):
+    """A well-formed ``?after=`` (the bundled page's) still replays."""
     assert after_from_query_string(query) == after
 
 
@@ -134,4 +139,6 @@ HOSTILE_QUERIES = {
 
 @pytest.mark.parametrize("query", HOSTILE_QUERIES.values(), ids=HOSTILE_QUERIES.keys())
 def test_a_hostile_after_parameter_is_no_after(query):
+    """Attack: an ``?after=`` that is not one id (int() raised on 5,000
+    digits). Safe: None, so the server sends a heartbeat instead of a replay."""
     assert after_from_query_string(query) is None
