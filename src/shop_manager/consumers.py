@@ -6,11 +6,11 @@ import asyncio
 import json
 import logging
 from typing import Any
-from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from shop_manager.client_frames import after_from_query_string, parse_client_frame
 from shop_manager.conf import get_config
 from shop_manager.fanout import fanout_for_running_loop
 from shop_manager.feed import batch_after, latest_event_id
@@ -26,6 +26,8 @@ logger = logging.getLogger("shop_manager.consumers")
 OUTBOX_SIZE = 1000
 # Application close code sent when the user may no longer watch.
 CLOSE_FORBIDDEN = 4403
+# What disconnect() is told when the consumer ended without a client close.
+CLOSE_INTERNAL_ERROR = 1011
 # Handlers that touch no database connection, so they skip the per-message
 # close_old_connections() thread hop Channels' dispatch() makes: with a
 # thousand sockets that hop cost more than the send itself.
@@ -37,7 +39,8 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
 
     Server frames: ``event`` (one change), ``batch`` (a replay or gap fill),
     ``heartbeat`` (the latest logged id). Client frames: ``{"type": "fetch",
-    "after": <id>}`` asks for a batch; anything else is ignored.
+    "after": <id>}`` asks for a batch; anything else is ignored (see
+    ``shop_manager.client_frames``).
     """
 
     user_pk: Any = None
@@ -70,11 +73,7 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
         await self.accept()
         self.writer = asyncio.get_running_loop().create_task(self._write())
         ticker_for_running_loop().add(self)
-        after = _non_negative_int(
-            parse_qs(self.scope.get("query_string", b"").decode()).get("after", [None])[
-                0
-            ]
-        )
+        after = after_from_query_string(self.scope.get("query_string", b""))
         if after is None:
             latest = await database_sync_to_async(latest_event_id)()
             await self.send(
@@ -82,6 +81,16 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
             )
         else:
             await self.send_batch(after)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # A handler that raised (or a cancelled task) skips
+            # websocket_disconnect(): without this the socket would stay in the
+            # process's fan-out, ticker and groups for good. disconnect() may
+            # already have run; it is safe to run again.
+            await self.disconnect(CLOSE_INTERNAL_ERROR)
 
     async def disconnect(self, code: int) -> None:
         ticker_for_running_loop().discard(self)
@@ -99,16 +108,9 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
     async def receive(
         self, text_data: str | None = None, bytes_data: bytes | None = None
     ) -> None:
-        try:
-            frame = json.loads(text_data or "")
-        except ValueError:
-            return
-        if isinstance(frame, dict) and frame.get("type") == "fetch":
-            # A JSON integer only: "1", 1.5 and true are not ids.
-            after = frame.get("after")
-            after = _non_negative_int(after) if type(after) is int else None
-            if after is not None:
-                await self.send_batch(after)
+        after = parse_client_frame(text_data)  # Binary frames are ignored.
+        if after is not None:
+            await self.send_batch(after)
 
     async def send_batch(self, after: int) -> None:
         batch = await database_sync_to_async(batch_after)(after)
@@ -148,12 +150,3 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
     async def revoke(self) -> None:
         await self.disconnect(CLOSE_FORBIDDEN)
         await self.close(code=CLOSE_FORBIDDEN)
-
-
-def _non_negative_int(value: Any) -> int | None:
-    """An int, or a string of ASCII digits (the query string), in id range."""
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        value = int(value)
-    if type(value) is not int:
-        return None
-    return value if 0 <= value < 2**63 else None

@@ -16,7 +16,13 @@ from model_utils import FieldTracker
 from model_utils.models import TimeStampedModel
 
 from shop_manager.conf import get_config
-from shop_manager.slugs import collision_pattern, next_free_slug, slug_base
+from shop_manager.slugs import (
+    SLUG_MAX_LENGTH,
+    collision_pattern,
+    next_free_slug,
+    slug_base,
+)
+from shop_manager.storable import is_storable
 
 __all__ = ["Product", "ProductEvent", "ProductQuerySet"]
 
@@ -37,13 +43,23 @@ EDITABLE_FIELDS = (
 )
 # Collisions under concurrent creates are retried this many times.
 SLUG_ATTEMPTS = 10
+# Products' names: the longest field a search looks in, so a longer term
+# cannot match (and SQLite refuses LIKE patterns past 50,000 bytes).
+NAME_MAX_LENGTH = 200
 
 
 class ProductQuerySet(models.QuerySet["Product"]):
     def search(self, query: str) -> ProductQuerySet:
+        """Products whose name, SKU or supplier number contain ``query``.
+
+        Any string is safe here, on every database: a term no searched field
+        can contain matches nothing without reaching the database.
+        """
         query = query.strip()
         if not query:
             return self
+        if not is_storable(query, NAME_MAX_LENGTH):
+            return self.none()
         return self.filter(
             Q(name__icontains=query)
             | Q(sku__icontains=query)
@@ -83,9 +99,13 @@ class ProductQuerySet(models.QuerySet["Product"]):
 
 
 class Product(TimeStampedModel):
-    name = models.CharField(_("name"), max_length=200)
+    name = models.CharField(_("name"), max_length=NAME_MAX_LENGTH)
     slug = models.SlugField(
-        _("slug"), max_length=220, unique=True, allow_unicode=True, editable=False
+        _("slug"),
+        max_length=SLUG_MAX_LENGTH,
+        unique=True,
+        allow_unicode=True,
+        editable=False,
     )
     sku = models.CharField(
         _("SKU"),

@@ -7,9 +7,17 @@ from collections.abc import Iterable
 
 from django.utils.text import slugify
 
-__all__ = ["FALLBACK_SLUG", "RESERVED_SLUGS", "next_free_slug", "slug_base"]
+__all__ = [
+    "FALLBACK_SLUG",
+    "RESERVED_SLUGS",
+    "SLUG_MAX_LENGTH",
+    "next_free_slug",
+    "slug_base",
+]
 
 FALLBACK_SLUG = "product"
+# The slug column's length: no product's slug, so no product URL, is longer.
+SLUG_MAX_LENGTH = 220
 # Path segments the URLconf uses under /products/; a product may not shadow them.
 RESERVED_SLUGS = frozenset({"create"})
 

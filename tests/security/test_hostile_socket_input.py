@@ -1,0 +1,246 @@
+"""Hostile input on the dashboard socket, through the real routing (tests.asgi).
+
+The attacks: a staff member's browser (or anyone holding a staff session)
+sends a deeply nested JSON frame, or opens the socket with a 5,000-digit
+``?after=``. Before the fix either one raised inside the consumer after the
+socket was accepted: the socket dropped without a close frame and, because
+disconnect() never ran, stayed registered in the process's fan-out and ticker
+for good, a leak per attack. The safe outcome: the frame is ignored, the bad
+``after`` counts as none, other sockets keep receiving events, and a socket
+whose handler raises anyway is still unregistered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from shop_manager.consumers import ProductFeedConsumer
+from shop_manager.fanout import fanout_for_running_loop
+from shop_manager.groups import session_group, user_group
+from shop_manager.heartbeat import ticker_for_running_loop
+from shop_manager.models import Product, ProductEvent
+from tests.asgi import application
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+Open = Callable[..., Awaitable[WebsocketCommunicator]]
+
+
+@pytest_asyncio.fixture
+async def staff_session(staff_user: Any) -> Client:
+    client = Client()
+    await database_sync_to_async(client.force_login)(staff_user)
+    return client
+
+
+@pytest_asyncio.fixture
+async def open_socket(staff_session: Client) -> AsyncIterator[Open]:
+    """Open staff sockets; each one still running is disconnected afterwards."""
+    opened: list[WebsocketCommunicator] = []
+
+    async def open_(query: str = "") -> WebsocketCommunicator:
+        session = staff_session.cookies["sessionid"].value
+        socket = WebsocketCommunicator(
+            application,
+            f"/ws/products/{query}",
+            headers=[
+                (b"origin", b"http://testserver"),
+                (b"cookie", f"sessionid={session}".encode()),
+            ],
+        )
+        opened.append(socket)
+        connected, _ = await socket.connect()
+        assert connected
+        return socket
+
+    yield open_
+    for socket in opened:
+        # A socket whose consumer raised has ended already; the test that
+        # made it raise has asserted that.
+        if not socket.future.done():
+            await socket.disconnect()
+
+
+@database_sync_to_async
+def create(name: str = "Tea") -> Product:
+    return Product.objects.create(name=name, price=Decimal("3.50"), quantity=4)
+
+
+@database_sync_to_async
+def latest_id() -> int:
+    return ProductEvent.objects.order_by("-id").values_list("id", flat=True).first()
+
+
+def registered() -> tuple[set[Any], set[Any]]:
+    """The sockets this process's fan-out and heartbeat ticker hold."""
+    return (
+        set(fanout_for_running_loop().recipients),
+        set(ticker_for_running_loop().watchers),
+    )
+
+
+HOSTILE_FRAMES = {
+    "nested_lists": "[" * 100_000,
+    "nested_objects": '{"a":' * 100_000,
+    "after_with_5000_digits": '{"type": "fetch", "after": ' + "9" * 5_000 + "}",
+    "megabyte": '{"type": "fetch", "after": 1, "pad": "' + "x" * 1_000_000 + '"}',
+}
+
+
+@pytest.mark.parametrize("frame", HOSTILE_FRAMES.values(), ids=HOSTILE_FRAMES.keys())
+async def test_a_hostile_frame_is_ignored_and_the_socket_lives_on(open_socket, frame):
+    """Attack: a frame that made json.loads raise (or is huge). Safe: no reply,
+    the socket stays open, still answers fetches and gets live events."""
+    tea = await create()
+    socket = await open_socket()
+    await socket.receive_json_from()  # heartbeat
+    await socket.send_to(text_data=frame)
+    assert await socket.receive_nothing(timeout=0.2)
+    await socket.send_json_to({"type": "fetch", "after": 0})
+    batch = await socket.receive_json_from()
+    assert [event["product"]["id"] for event in batch["events"]] == [tea.pk]
+    await create("Coffee")
+    assert (await socket.receive_json_from(timeout=2))["action"] == "created"
+
+
+async def test_other_sockets_keep_receiving_after_an_attack(open_socket):
+    """Attack: one socket sends a nested frame. Safe: another socket of the same
+    process still gets the next product event."""
+    attacker, bystander = await open_socket(), await open_socket()
+    await attacker.receive_json_from()
+    await bystander.receive_json_from()
+    await attacker.send_to(text_data="[" * 100_000)
+    assert await attacker.receive_nothing(timeout=0.2)
+    await create()
+    assert (await bystander.receive_json_from(timeout=2))["action"] == "created"
+    assert (await attacker.receive_json_from(timeout=2))["action"] == "created"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "?after=" + "9" * 5_000,
+        "?after=" + "1" * 20,
+        "?after=-1",
+        "?after=1e9",
+        "?after=%EF%BC%90%EF%BC%91",  # Fullwidth "01".
+        "?after=",
+        "?after=1&after=2",
+        "?after=%00",
+        "?after=%ED%A0%80",
+    ],
+    ids=[
+        "5000_digits",
+        "20_digits",
+        "negative",
+        "exponent",
+        "fullwidth",
+        "empty",
+        "repeated",
+        "nul",
+        "lone_surrogate",
+    ],
+)
+async def test_a_hostile_after_is_treated_as_none(open_socket, query):
+    """Attack: an ``after`` that is not an id (int() raised on 5,000 digits).
+    Safe: treated as no ``after``: a heartbeat with the latest id, as without
+    one, and the socket is registered exactly once."""
+    await create()
+    socket = await open_socket(query)
+    assert await socket.receive_json_from() == {
+        "type": "heartbeat",
+        "last_id": await latest_id(),
+    }
+    fanout, ticker = registered()
+    assert (len(fanout), len(ticker)) == (1, 1)
+
+
+async def test_a_hostile_after_leaves_nothing_registered(open_socket):
+    """After the socket with a 5,000-digit ``after`` disconnects, the process
+    holds no trace of it."""
+    socket = await open_socket("?after=" + "9" * 5_000)
+    await socket.receive_json_from()
+    await socket.disconnect()
+    assert registered() == (set(), set())
+
+
+class Boom(Exception):
+    """Stands for any bug in a handler."""
+
+
+@pytest.fixture
+def failing_send_batch(monkeypatch: pytest.MonkeyPatch) -> list[ProductFeedConsumer]:
+    """Make send_batch raise; return the consumers it raised in."""
+    failed: list[ProductFeedConsumer] = []
+
+    async def send_batch(self: ProductFeedConsumer, after: int) -> None:
+        failed.append(self)
+        raise Boom
+
+    monkeypatch.setattr(ProductFeedConsumer, "send_batch", send_batch)
+    return failed
+
+
+@pytest.fixture
+def discarded_groups(monkeypatch: pytest.MonkeyPatch) -> set[tuple[str, str]]:
+    """Record every (group, channel) the channel layer is asked to forget."""
+    layer = get_channel_layer()
+    discarded: set[tuple[str, str]] = set()
+    original = layer.group_discard
+
+    async def group_discard(group: str, channel: str) -> None:
+        discarded.add((group, channel))
+        await original(group, channel)
+
+    monkeypatch.setattr(layer, "group_discard", group_discard)
+    return discarded
+
+
+@pytest.mark.parametrize("where", ["connect", "receive"])
+async def test_a_raising_handler_still_unregisters_the_socket(
+    open_socket, staff_user, failing_send_batch, discarded_groups, where
+):
+    """Fault: a handler raises (here send_batch, during the ``?after=`` replay
+    in connect() or a fetch in receive()). Safe: the error reaches the server
+    (which logs it and closes the socket with 1011), and the socket leaves the
+    fan-out, the ticker and its user and session groups all the same."""
+    if where == "connect":
+        socket = await open_socket("?after=0")
+    else:
+        socket = await open_socket()
+        await socket.receive_json_from()  # heartbeat
+        await socket.send_json_to({"type": "fetch", "after": 0})
+    with pytest.raises(Boom):
+        await socket.receive_output(timeout=2)
+    assert registered() == (set(), set())
+    [consumer] = failing_send_batch
+    session_key = consumer.scope["session"].session_key
+    assert {
+        (user_group(staff_user.pk), consumer.channel_name),
+        (session_group(session_key), consumer.channel_name),
+    } <= discarded_groups
+
+
+async def test_a_raising_handler_leaves_other_sockets_working(
+    open_socket, failing_send_batch
+):
+    """Fault: one socket's handler raises. Safe: another socket still gets live
+    events, and is the only one registered."""
+    bystander = await open_socket()
+    await bystander.receive_json_from()
+    broken = await open_socket("?after=0")
+    with pytest.raises(Boom):
+        await broken.receive_output(timeout=2)
+    await create()
+    assert (await bystander.receive_json_from(timeout=2))["action"] == "created"
+    fanout, ticker = registered()
+    assert (len(fanout), len(ticker)) == (1, 1)
