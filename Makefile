@@ -40,6 +40,7 @@ venv: $(VENV)/.installed
 demo: venv
 	$(MANAGE) migrate --noinput
 	$(MANAGE) load_demo_data --products $(DEMO_PRODUCTS) --if-empty
+	$(MANAGE) create_demo_users
 	@echo
 	@echo "  Open http://$(HOST):$(PORT)/products/ and log in at http://$(HOST):$(PORT)/accounts/login/"
 	@echo

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "shop_manager",
+    "example_project",  # Its create_demo_users command.
 ]
 
 MIDDLEWARE = [
@@ -94,7 +95,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": BASE_DIR / "db.sqlite3",
+            "NAME": os.environ.get("SQLITE_PATH") or BASE_DIR / "db.sqlite3",
             # Take the write lock at BEGIN, so concurrent writers queue up
             # instead of failing with "database is locked".
             "OPTIONS": {"transaction_mode": "IMMEDIATE"},
