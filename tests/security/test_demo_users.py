@@ -4,18 +4,11 @@ project's ``create_demo_users`` never takes over an existing account."""
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 
-from tests.example_site import (
-    PRODUCTION_SECRET_KEY,
-    manage,
-    migrate,
-    migrated_copy,
-    shell,
-)
+from tests.example_site import PRODUCTION_SECRET_KEY, manage, shell
 
 # Prints "<is_staff> <password matches>" for each username given.
 CHECK_USERS = """
@@ -25,16 +18,6 @@ for name, password in {pairs!r}:
     user = User.objects.filter(username=name).first()
     print(name, user and user.is_staff, user and user.check_password(password))
 """
-
-
-@pytest.fixture(scope="module")
-def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return migrate(tmp_path_factory.mktemp("example") / "template.sqlite3")
-
-
-@pytest.fixture
-def example_db(migrated_template: Path, tmp_path: Path) -> str:
-    return str(migrated_copy(migrated_template, tmp_path / "db.sqlite3"))
 
 
 def users(db: str, *pairs: tuple[str, str]) -> list[str]:
