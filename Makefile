@@ -32,7 +32,7 @@ $(VENV)/.installed: pyproject.toml
 		|| { echo "django-shop-manager needs Python >= 3.10 (set PYTHON=...)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[redis,postgres]' daphne tox tox-uv ruff
+	$(BIN)/python -m pip install --quiet -e '.[redis,postgres]' daphne whitenoise django-axes tox tox-uv ruff
 	touch $@
 
 venv: $(VENV)/.installed
@@ -40,6 +40,7 @@ venv: $(VENV)/.installed
 demo: venv
 	$(MANAGE) migrate --noinput
 	$(MANAGE) load_demo_data --products $(DEMO_PRODUCTS) --if-empty
+	$(MANAGE) create_demo_users
 	@echo
 	@echo "  Open http://$(HOST):$(PORT)/products/ and log in at http://$(HOST):$(PORT)/accounts/login/"
 	@echo

@@ -53,6 +53,8 @@ async def test_a_socket_far_behind_drops_frames_not_the_process(caplog):
 
 
 class Recorder:
+    sees_costs = True
+
     def __init__(self) -> None:
         self.frames: list[str] = []
 

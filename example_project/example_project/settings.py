@@ -4,10 +4,15 @@ With no environment variables it runs on SQLite and the in-memory channel
 layer (one process, no services). Set ``POSTGRES_DB`` (and ``POSTGRES_USER``,
 ``POSTGRES_PASSWORD``, ``DB_HOST``, ``DB_PORT``) for PostgreSQL and
 ``REDIS_URL`` for channels-redis, as in production.
+
+With ``DEBUG`` off it is served over HTTPS only (``HTTPS`` defaults to on),
+with WhiteNoise for static files and django-axes throttling logins; every
+variable is listed in docs/deployment.md ("Production settings").
 """
 
 from __future__ import annotations
 
+import datetime
 import os
 from pathlib import Path
 
@@ -25,6 +30,14 @@ def env_flag(name: str, default: bool) -> bool:
     }
 
 
+def env_list(name: str, default: str = "") -> list[str]:
+    return [
+        item.strip()
+        for item in os.environ.get(name, default).split(",")
+        if item.strip()
+    ]
+
+
 DEBUG = env_flag("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
@@ -33,11 +46,29 @@ if not SECRET_KEY:
             "Set SECRET_KEY (or DEBUG=true for local development)."
         )
     SECRET_KEY = "insecure-development-key-never-use-in-production"
-ALLOWED_HOSTS = [
-    host.strip()
-    for host in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1").split(",")
-    if host.strip()
-]
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+# HTTPS only, unless told otherwise; on by default whenever DEBUG is off, so a
+# production site is never plain HTTP by omission. `make demo` (DEBUG=true)
+# runs over http://127.0.0.1.
+HTTPS = env_flag("HTTPS", not DEBUG)
+# A reverse proxy terminates TLS and sets X-Forwarded-Proto/-For. Only set it
+# when the proxy overwrites those headers: clients can send them too.
+BEHIND_PROXY = env_flag("BEHIND_PROXY", False)
+if BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if HTTPS:
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    # Browsers remember HSTS for this long: start small, raise once all is well.
+    SECURE_HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", "3600"))
+    # Both commit more than this site (every subdomain; browsers' preload
+    # lists), so each is the host's explicit choice.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_flag("HSTS_INCLUDE_SUBDOMAINS", False)
+    SECURE_HSTS_PRELOAD = env_flag("HSTS_PRELOAD", False)
+X_FRAME_OPTIONS = "DENY"
 
 INSTALLED_APPS = [
     "daphne",  # First, so `runserver` serves ASGI: HTTP, websockets and static files.
@@ -49,17 +80,44 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "shop_manager",
+    "axes",
+    "example_project",  # Its create_demo_users command.
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files, right after the HTTPS redirect and before anything that
+    # would touch a session for them.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into a 429.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# django-axes first: it refuses a locked-out login before any password check.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+# Locked out for this long after the last failure (a timedelta or hours).
+AXES_COOLOFF_TIME = datetime.timedelta(
+    minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15"))
+)
+# Lock the username from that address: guessing one account's password is
+# stopped, yet nobody can lock a user out from elsewhere, nor lock out a whole
+# office behind one NAT address.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+if BEHIND_PROXY:
+    # The client address is the proxy's X-Forwarded-For, not REMOTE_ADDR.
+    AXES_IPWARE_PROXY_COUNT = 1
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
 
 ROOT_URLCONF = "example_project.urls"
 ASGI_APPLICATION = "example_project.asgi.application"
@@ -94,7 +152,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": BASE_DIR / "db.sqlite3",
+            "NAME": os.environ.get("SQLITE_PATH") or BASE_DIR / "db.sqlite3",
             # Take the write lock at BEGIN, so concurrent writers queue up
             # instead of failing with "database is locked".
             "OPTIONS": {"transaction_mode": "IMMEDIATE"},
@@ -133,7 +191,17 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # In production `collectstatic` writes hashed, compressed files that
+    # WhiteNoise serves with far-future cache headers.
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LOGGING = {

@@ -44,6 +44,8 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
     """
 
     user_pk: Any = None
+    # Whether this user may see cost fields; frames leave them out otherwise.
+    sees_costs: bool = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -61,6 +63,7 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
             await self.close()  # Before accept(): the handshake gets a 403.
             return
         self.user_pk = user.pk
+        self.sees_costs = await database_sync_to_async(get_policy().can_see_costs)(user)
         self.joined = [user_group(user.pk)]
         session_key = getattr(self.scope.get("session"), "session_key", None)
         if session_key:
@@ -113,7 +116,9 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
             await self.send_batch(after)
 
     async def send_batch(self, after: int) -> None:
-        batch = await database_sync_to_async(batch_after)(after)
+        batch = await database_sync_to_async(batch_after)(
+            after, with_costs=self.sees_costs
+        )
         await self.send(text_data=json.dumps(batch, ensure_ascii=False))
 
     async def dispatch(self, message: dict[str, Any]) -> None:
@@ -142,7 +147,10 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
     async def product_event(self, message: dict[str, Any]) -> None:
         # Sent to this socket alone (a host may do so); the group goes through
         # the fan-out.
-        await self.send(text_data=message["text"])
+        text = message["text"]
+        if not self.sees_costs:
+            text = message.get("redacted", text)
+        await self.send(text_data=text)
 
     async def access_revoked(self, message: dict[str, Any]) -> None:
         await self.revoke()

@@ -23,7 +23,9 @@ class ProductDashboardView(UserPassesTestMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        events = recent_payloads()
+        events = recent_payloads(
+            with_costs=get_policy().can_see_costs(self.request.user)
+        )
         context.update(
             initial_events=events,
             last_id=events[-1]["id"] if events else 0,

@@ -5,7 +5,8 @@ Left to Channels, every event would be delivered once per socket: a queue hop,
 a deserialisation and a dispatch each. Here the process subscribes once and
 hands the already-serialised frame to each local socket's outbox, so the
 per-socket work per event is one ``put_nowait`` and one websocket write, in
-that socket's own task (a slow client delays only itself).
+that socket's own task (a slow client delays only itself). A socket whose user
+may not see costs gets the message's ``redacted`` text, serialised once too.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ RETRY_SECONDS = 1.0
 
 
 class Recipient(Protocol):
+    # Whether this socket's user may see cost fields (set before it joins).
+    sees_costs: bool
+
     def deliver(self, text: str) -> None: ...
 
 
@@ -98,8 +102,10 @@ class LocalFanout:
                 continue
             text = message.get("text")
             if message.get("type") == "product.event" and isinstance(text, str):
+                # Absent when the change touched no cost field.
+                redacted = message.get("redacted", text)
                 for recipient in list(self.recipients):
-                    recipient.deliver(text)
+                    recipient.deliver(text if recipient.sees_costs else redacted)
 
 
 fanout_for_running_loop = per_event_loop(LocalFanout)

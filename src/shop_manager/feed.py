@@ -17,18 +17,21 @@ def latest_event_id() -> int:
     return ProductEvent.objects.aggregate(latest=Max("id"))["latest"] or 0
 
 
-def recent_payloads(limit: int | None = None) -> list[dict[str, Any]]:
+def recent_payloads(
+    limit: int | None = None, *, with_costs: bool = True
+) -> list[dict[str, Any]]:
     """The newest ``limit`` events as payloads, oldest first."""
     limit = limit or get_config()["DASHBOARD_EVENTS"]
     events = ProductEvent.objects.order_by("-id")[:limit]
-    return [event_payload(event) for event in reversed(events)]
+    return [event_payload(event, with_costs=with_costs) for event in reversed(events)]
 
 
-def batch_after(after: int) -> dict[str, Any]:
+def batch_after(after: int, *, with_costs: bool = True) -> dict[str, Any]:
     """Every event after ``after`` (bounded), as one frame.
 
     ``until`` is the id the client holds everything up to once it has this
     frame; ``more`` says the limit cut it short, so the client asks again.
+    ``with_costs=False`` leaves out cost-field diffs.
     """
     limit = get_config()["REPLAY_LIMIT"]
     events = list(ProductEvent.objects.filter(id__gt=after).order_by("id")[:limit])
@@ -37,5 +40,5 @@ def batch_after(after: int) -> dict[str, Any]:
         "after": after,
         "until": events[-1].pk if events else after,
         "more": len(events) == limit,
-        "events": [event_payload(event) for event in events],
+        "events": [event_payload(event, with_costs=with_costs) for event in events],
     }

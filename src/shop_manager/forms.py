@@ -4,7 +4,7 @@ from typing import Any
 
 from django import forms
 
-from shop_manager.models import EDITABLE_FIELDS, Product
+from shop_manager.models import COST_FIELDS, EDITABLE_FIELDS, Product
 
 __all__ = ["ProductForm"]
 
@@ -13,7 +13,9 @@ class ProductForm(forms.ModelForm):
     """Create or edit a product.
 
     On edit it carries the ``version`` the user started from, so the view can
-    refuse a save that would overwrite someone else's newer change.
+    refuse a save that would overwrite someone else's newer change. With
+    ``with_costs=False`` (a user who may not see costs) the cost fields are
+    neither shown nor changed.
     """
 
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, required=False)
@@ -30,8 +32,11 @@ class ProductForm(forms.ModelForm):
             "description": forms.Textarea(attrs={"rows": 4}),
         }
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, with_costs: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if not with_costs:
+            for field in COST_FIELDS:
+                del self.fields[field]
         if self.instance.pk is None:
             del self.fields["version"]
         else:

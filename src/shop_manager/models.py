@@ -24,7 +24,7 @@ from shop_manager.slugs import (
 )
 from shop_manager.storable import is_storable
 
-__all__ = ["Product", "ProductEvent", "ProductQuerySet"]
+__all__ = ["COST_FIELDS", "Product", "ProductEvent", "ProductQuerySet"]
 
 # The largest value every supported database stores in an integer column.
 MAX_QUANTITY = 2_147_483_647
@@ -41,6 +41,9 @@ EDITABLE_FIELDS = (
     "expiry_date",
     "supplier_number",
 )
+# What a product costs the shop and who supplies it: shown, searched and sent
+# only to users the permission policy lets see costs (``can_see_costs``).
+COST_FIELDS = ("cost_price", "supplier_number")
 # Collisions under concurrent creates are retried this many times.
 SLUG_ATTEMPTS = 10
 # Products' names: the longest field a search looks in, so a longer term
@@ -49,22 +52,23 @@ NAME_MAX_LENGTH = 200
 
 
 class ProductQuerySet(models.QuerySet["Product"]):
-    def search(self, query: str) -> ProductQuerySet:
-        """Products whose name, SKU or supplier number contain ``query``.
+    def search(self, query: str, *, with_costs: bool = False) -> ProductQuerySet:
+        """Match name or SKU; with ``with_costs`` the supplier number too.
 
-        Any string is safe here, on every database: a term no searched field
-        can contain matches nothing without reaching the database.
+        Searching a hidden field would let anyone probe its values, so only
+        pass ``with_costs`` for a user who may see costs. Any string is safe
+        here, on every database: a term no searched field can contain matches
+        nothing without reaching the database.
         """
         query = query.strip()
         if not query:
             return self
         if not is_storable(query, NAME_MAX_LENGTH):
             return self.none()
-        return self.filter(
-            Q(name__icontains=query)
-            | Q(sku__icontains=query)
-            | Q(supplier_number__icontains=query)
-        )
+        match = Q(name__icontains=query) | Q(sku__icontains=query)
+        if with_costs:
+            match |= Q(supplier_number__icontains=query)
+        return self.filter(match)
 
     def with_stock_flags(self, today: datetime.date | None = None) -> ProductQuerySet:
         """Annotate ``is_low_stock``, ``is_expired`` and ``is_expiring_soon``.
@@ -166,7 +170,13 @@ class Product(TimeStampedModel):
                 name="shop_manager_product_cost_price_gte_0",
             ),
         ]
-        permissions = [("watch_dashboard", _("Can watch the live product dashboard"))]
+        permissions = [
+            ("watch_dashboard", _("Can watch the live product dashboard")),
+            (
+                "view_product_costs",
+                _("Can see product cost prices and supplier numbers"),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

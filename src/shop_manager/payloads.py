@@ -1,4 +1,6 @@
-"""What a dashboard receives for a change: built and serialised once per event."""
+"""What a dashboard receives for a change: built and serialised once per event,
+twice when the change touched a cost field (the second copy without it, for
+watchers who may not see costs)."""
 
 from __future__ import annotations
 
@@ -9,9 +11,17 @@ from typing import Any
 
 from django.urls import NoReverseMatch, reverse
 
-from shop_manager.models import ProductEvent
+from shop_manager.models import COST_FIELDS, ProductEvent
 
-__all__ = ["describe", "event_json", "event_payload", "headline", "json_safe"]
+__all__ = [
+    "describe",
+    "event_json",
+    "event_payload",
+    "has_cost_changes",
+    "headline",
+    "json_safe",
+    "visible_changes",
+]
 
 
 def json_safe(value: Any) -> Any:
@@ -29,13 +39,29 @@ def headline(event: ProductEvent) -> str:
     return f"Product '{event.product_name}' was {event.action}"
 
 
-def describe(event: ProductEvent) -> str:
+def has_cost_changes(event: ProductEvent) -> bool:
+    return any(field in event.changes for field in COST_FIELDS)
+
+
+def visible_changes(event: ProductEvent, *, with_costs: bool) -> dict[str, list[Any]]:
+    """The event's diff, without the cost fields unless ``with_costs``."""
+    if with_costs:
+        return dict(event.changes)
+    return {
+        field: change
+        for field, change in event.changes.items()
+        if field not in COST_FIELDS
+    }
+
+
+def describe(event: ProductEvent, *, with_costs: bool = True) -> str:
     """A sentence for people: "Product 'Tea' was updated: quantity 4 → 9"."""
     sentence = headline(event)
-    if event.action == ProductEvent.Action.UPDATED and event.changes:
+    changes = visible_changes(event, with_costs=with_costs)
+    if event.action == ProductEvent.Action.UPDATED and changes:
         parts = [
             f"{field.replace('_', ' ')} {_show(old)} → {_show(new)}"
-            for field, (old, new) in event.changes.items()
+            for field, (old, new) in changes.items()
         ]
         sentence += ": " + ", ".join(parts)
     return sentence
@@ -56,7 +82,10 @@ def product_url(event: ProductEvent) -> str | None:
         return None
 
 
-def event_payload(event: ProductEvent) -> dict[str, Any]:
+def event_payload(event: ProductEvent, *, with_costs: bool = True) -> dict[str, Any]:
+    """The ``event`` frame; ``with_costs=False`` leaves out cost-field diffs
+    (an update of costs alone then reads "was updated", with no values)."""
+    changes = visible_changes(event, with_costs=with_costs)
     return {
         "type": "event",
         "id": event.pk,
@@ -70,13 +99,16 @@ def event_payload(event: ProductEvent) -> dict[str, Any]:
             "url": product_url(event),
         },
         "changes": {
-            field: {"old": old, "new": new}
-            for field, (old, new) in event.changes.items()
+            field: {"old": old, "new": new} for field, (old, new) in changes.items()
         },
         "headline": headline(event),
-        "message": describe(event),
+        "message": describe(event, with_costs=with_costs),
     }
 
 
-def event_json(event: ProductEvent) -> str:
-    return json.dumps(event_payload(event), ensure_ascii=False, separators=(",", ":"))
+def event_json(event: ProductEvent, *, with_costs: bool = True) -> str:
+    return json.dumps(
+        event_payload(event, with_costs=with_costs),
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )

@@ -37,7 +37,8 @@ class BasePermissionPolicy:
     """Answers who may view, manage and watch products.
 
     Subclass it and override any method; the defaults let active users view
-    (everyone, unless ``LOGIN_REQUIRED``) and nobody manage or watch.
+    (everyone, unless ``LOGIN_REQUIRED``) and nobody manage, watch or see
+    costs.
     """
 
     def is_active(self, user: User) -> bool:
@@ -54,12 +55,18 @@ class BasePermissionPolicy:
     def can_watch(self, user: User) -> bool:
         return False
 
+    def can_see_costs(self, user: User) -> bool:
+        """Cost price and supplier number (``models.COST_FIELDS``): on pages,
+        in search, in the history and in the live feed."""
+        return False
+
     def can_manage_any(self, user: User) -> bool:
         return any(self.can_manage(user, action) for action in ACTIONS)
 
 
 class StaffPolicy(BasePermissionPolicy):
-    """The default: active staff and superusers manage and watch; others view."""
+    """The default: active staff and superusers manage, watch and see costs;
+    others view."""
 
     def is_staff(self, user: User) -> bool:
         return self.is_active(user) and (
@@ -73,12 +80,17 @@ class StaffPolicy(BasePermissionPolicy):
     def can_watch(self, user: User) -> bool:
         return self.is_staff(user)
 
+    def can_see_costs(self, user: User) -> bool:
+        return self.is_staff(user)
+
 
 class ModelPermissionsPolicy(BasePermissionPolicy):
     """Maps to Django model permissions, for sites that manage roles with groups.
 
     ``add_product``/``change_product``/``delete_product`` allow managing;
-    ``watch_dashboard`` allows watching the live dashboard. Superusers have all.
+    ``watch_dashboard`` allows watching the live dashboard;
+    ``view_product_costs`` shows cost prices and supplier numbers. Superusers
+    have all.
     """
 
     def can_manage(self, user: User, action: Action) -> bool:
@@ -86,6 +98,9 @@ class ModelPermissionsPolicy(BasePermissionPolicy):
 
     def can_watch(self, user: User) -> bool:
         return self.is_active(user) and user.has_perm("shop_manager.watch_dashboard")
+
+    def can_see_costs(self, user: User) -> bool:
+        return self.is_active(user) and user.has_perm("shop_manager.view_product_costs")
 
 
 @cache

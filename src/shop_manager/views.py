@@ -19,6 +19,7 @@ from shop_manager.actors import acting_as
 from shop_manager.conf import get_config
 from shop_manager.forms import ProductForm
 from shop_manager.models import Product, ProductEvent, ProductQuerySet
+from shop_manager.payloads import visible_changes
 from shop_manager.permissions import Action, get_policy
 
 __all__ = [
@@ -75,7 +76,20 @@ class PolicyMixin(UserPassesTestMixin):
         context["can_add"] = policy.can_manage(user, "add")
         context["can_change"] = policy.can_manage(user, "change")
         context["can_delete"] = policy.can_manage(user, "delete")
+        context["can_see_costs"] = self.sees_costs()
         return context
+
+    def sees_costs(self) -> bool:
+        return get_policy().can_see_costs(self.request.user)
+
+
+class ProductFormMixin:
+    """The product form, without the cost fields for users who may not see them."""
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = super().get_form_kwargs()  # type: ignore[misc]
+        kwargs["with_costs"] = self.sees_costs()  # type: ignore[attr-defined]
+        return kwargs
 
 
 class ProductListView(PolicyMixin, ListView):
@@ -96,7 +110,9 @@ class ProductListView(PolicyMixin, ListView):
 
     def get_queryset(self) -> ProductQuerySet:
         params = self.request.GET
-        queryset = Product.objects.search(params.get("q", "")).with_stock_flags()
+        queryset = Product.objects.search(
+            params.get("q", ""), with_costs=self.sees_costs()
+        ).with_stock_flags()
         if params.get("stock") in STOCK_FILTERS:
             queryset = queryset.filter(is_low_stock=True)
         expiry = params.get("expiry")
@@ -135,7 +151,7 @@ class ProductListView(PolicyMixin, ListView):
         return context
 
 
-class ProductDetailView(PolicyMixin, UpdateView):
+class ProductDetailView(PolicyMixin, ProductFormMixin, UpdateView):
     """GET shows a product (with its edit form for managers); POST updates it."""
 
     model = Product
@@ -151,9 +167,18 @@ class ProductDetailView(PolicyMixin, UpdateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        context["history"] = ProductEvent.objects.filter(
-            product_pk=self.object.pk
-        ).order_by("-id")[:HISTORY_LENGTH]
+        history = list(
+            ProductEvent.objects.filter(product_pk=self.object.pk).order_by("-id")[
+                :HISTORY_LENGTH
+            ]
+        )
+        with_costs = self.sees_costs()
+        for event in history:
+            # What the template lists: an update of costs alone shows no values.
+            event.visible_changes = visible_changes(  # type: ignore[attr-defined]
+                event, with_costs=with_costs
+            )
+        context["history"] = history
         return context
 
     def form_valid(self, form: ProductForm) -> HttpResponse:
@@ -187,7 +212,7 @@ class ProductDetailView(PolicyMixin, UpdateView):
         return self.render_to_response(context, status=409)
 
 
-class ProductCreateView(PolicyMixin, CreateView):
+class ProductCreateView(PolicyMixin, ProductFormMixin, CreateView):
     model = Product
     form_class = ProductForm
     template_name = "shop_manager/product_form.html"

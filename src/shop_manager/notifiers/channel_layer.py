@@ -12,7 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 from shop_manager.conf import get_config
 from shop_manager.groups import DASHBOARD_GROUP
 from shop_manager.notifiers.base import BaseNotifier
-from shop_manager.payloads import event_json
+from shop_manager.payloads import event_json, has_cost_changes
 
 if TYPE_CHECKING:
     from shop_manager.models import ProductEvent
@@ -29,7 +29,9 @@ class ChannelLayerNotifier(BaseNotifier):
     (more events than this at once, as from ``log_created()``, are announced
     with one "fetch up to id N" hint instead of one message each).
     The message carries the event already serialised, so consumers forward it
-    as it is instead of encoding it once per socket.
+    as it is instead of encoding it once per socket; when the change touched a
+    cost field it also carries ``redacted``, the same frame without it, for
+    watchers who may not see costs.
     """
 
     def __init__(
@@ -60,10 +62,7 @@ class ChannelLayerNotifier(BaseNotifier):
             )
             messages = [{"type": "product.event", "text": hint}]
         else:
-            messages = [
-                {"type": "product.event", "id": event.pk, "text": event_json(event)}
-                for event in events
-            ]
+            messages = [_message(event) for event in events]
         async_to_sync(self._send_all)(layer, messages)
 
     async def _send_all(self, layer: Any, messages: list[dict[str, Any]]) -> None:
@@ -79,3 +78,10 @@ class ChannelLayerNotifier(BaseNotifier):
             raise TimeoutError(
                 f"Notifier {self.alias!r}: channel layer did not answer within {self.timeout} s."
             ) from exc
+
+
+def _message(event: ProductEvent) -> dict[str, Any]:
+    message = {"type": "product.event", "id": event.pk, "text": event_json(event)}
+    if has_cost_changes(event):
+        message["redacted"] = event_json(event, with_costs=False)
+    return message

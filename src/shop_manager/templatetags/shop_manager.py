@@ -20,3 +20,9 @@ def can_manage(user: Any, action: str) -> bool:
 @register.filter
 def can_watch(user: Any) -> bool:
     return get_policy().can_watch(user)
+
+
+@register.filter
+def can_see_costs(user: Any) -> bool:
+    """``{% if user|can_see_costs %}``: cost price and supplier number."""
+    return get_policy().can_see_costs(user)

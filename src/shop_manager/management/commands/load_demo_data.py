@@ -1,4 +1,5 @@
-"""``manage.py load_demo_data``: demo products and the two demo users."""
+"""``manage.py load_demo_data``: demo products (never users: see the example
+project's ``create_demo_users``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import random
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
@@ -17,11 +17,6 @@ from shop_manager.models import Product
 from shop_manager.slugs import next_free_slug, slug_base
 
 BATCH_SIZE = 1000
-# Demo logins, printed by the command and listed in the README.
-DEMO_USERS = (
-    ("staff", "staff-demo", True),
-    ("shopper", "shopper-demo", False),
-)
 ADJECTIVES = (
     "Organic",
     "Classic",
@@ -45,7 +40,7 @@ GOODS = (
 
 
 class Command(BaseCommand):
-    help = "Load demo products and create a staff and a regular demo user."
+    help = "Load demo products (and their change-log entries)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -53,9 +48,6 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--seed", type=int, default=None, help="Random seed, for repeatable data."
-        )
-        parser.add_argument(
-            "--no-users", action="store_true", help="Do not create the demo users."
         )
         parser.add_argument(
             "--if-empty",
@@ -68,7 +60,6 @@ class Command(BaseCommand):
         *args: Any,
         products: int,
         seed: int | None,
-        no_users: bool,
         if_empty: bool,
         **options: Any,
     ) -> None:
@@ -92,8 +83,6 @@ class Command(BaseCommand):
             if products > BATCH_SIZE:
                 self.stdout.write(f"  {created:,} / {products:,} products")
         self.stdout.write(self.style.SUCCESS(f"Loaded {created:,} demo products."))
-        if not no_users:
-            self.create_users()
 
     def make_product(self, rng: random.Random, taken: set[str]) -> Product:
         name = f"{rng.choice(ADJECTIVES)} {rng.choice(GOODS).lower()} {rng.randint(1, 999)}"
@@ -125,21 +114,3 @@ class Command(BaseCommand):
             low_stock_threshold=rng.choice([None, None, None, 10]),
             expiry_date=expiry,
         )
-
-    def create_users(self) -> None:
-        User = get_user_model()
-        self.stdout.write("\nDemo logins:")
-        for username, password, is_staff in DEMO_USERS:
-            user, _ = User._default_manager.get_or_create(
-                **{User.USERNAME_FIELD: username}
-            )
-            user.is_staff = is_staff
-            user.is_active = True
-            user.set_password(password)
-            user.save()
-            role = (
-                "staff: manages products, watches the dashboard"
-                if is_staff
-                else "view only"
-            )
-            self.stdout.write(f"  {username} / {password}  ({role})")
