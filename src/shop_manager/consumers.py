@@ -83,18 +83,30 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
         else:
             await self.send_batch(after)
 
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # Channels ends a consumer whose channel layer fails (Redis gone)
+            # by raising, without calling disconnect(): forget the socket here
+            # too, or this process's fan-out and heartbeat serve it for ever.
+            await self._forget()
+
     async def disconnect(self, code: int) -> None:
-        ticker_for_running_loop().discard(self)
-        await fanout_for_running_loop().leave(self)
-        if self.writer is not None and self.writer is not asyncio.current_task():
-            self.writer.cancel()
-        self.writer = None
+        await self._forget()
         for group in self.joined:
             try:
                 await self.channel_layer.group_discard(group, self.channel_name)
             except Exception:  # Redis gone: its group entries expire on their own.
                 logger.warning("Could not leave group %s", group, exc_info=True)
         self.joined = []
+
+    async def _forget(self) -> None:
+        ticker_for_running_loop().discard(self)
+        await fanout_for_running_loop().leave(self)
+        if self.writer is not None and self.writer is not asyncio.current_task():
+            self.writer.cancel()
+        self.writer = None
 
     async def receive(
         self, text_data: str | None = None, bytes_data: bytes | None = None
