@@ -27,16 +27,26 @@ def locmem_outbox() -> Iterator[list[Any]]:
         notifiers.outbox.clear()
 
 
-@pytest.fixture
-def private_redis(tmp_path: Path, settings: Any) -> Iterator[FreezableRedis]:
-    """A redis-server of our own, the channel layer pointed at it: the shared
-    one must never be stopped."""
+@pytest.fixture(
+    params=[
+        "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "channels_redis.core.RedisChannelLayer",
+    ],
+    ids=["pubsub", "core"],
+)
+def private_redis(
+    request: pytest.FixtureRequest, tmp_path: Path, settings: Any
+) -> Iterator[FreezableRedis]:
+    """A redis-server of our own, each channels-redis layer pointed at it in
+    turn: the shared one must never be stopped."""
     binary = redis_server_binary()
     require("redis-server", binary is not None, "Install Debian's redis-server.")
     assert binary is not None
     redis = FreezableRedis(binary, tmp_path)
     redis.start()
-    settings.CHANNEL_LAYERS = redis_layers(redis.url, f"faults-{uuid.uuid4().hex}")
+    settings.CHANNEL_LAYERS = redis_layers(
+        request.param, redis.url, f"faults-{uuid.uuid4().hex}"
+    )
     try:
         yield redis
     finally:

@@ -7,17 +7,26 @@ import asyncio
 import os
 import signal
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
 from django.db import connections
+from django.test import Client
 
 from tests.e2e.support import RedisServer, free_port
 
 __all__ = [
     "FreezableRedis",
     "TcpProxy",
+    "dashboard_socket",
+    "ended",
     "form_data",
+    "logged_in_client",
+    "next_frame",
     "redis_layers",
     "run_together",
 ]
@@ -36,12 +45,13 @@ class FreezableRedis(RedisServer):
         os.kill(self.process.pid, signal.SIGCONT)
 
 
-def redis_layers(url: str, prefix: str) -> dict[str, Any]:
-    """``CHANNEL_LAYERS`` for the list layer on ``url``, as docs/deployment.md
-    configures it (socket_timeout above channels-redis' 5 s blocking reads)."""
+def redis_layers(backend: str, url: str, prefix: str) -> dict[str, Any]:
+    """``CHANNEL_LAYERS`` for a channels-redis layer on ``url``, as
+    docs/deployment.md configures it (socket_timeout above channels-redis' 5 s
+    blocking reads)."""
     return {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": backend,
             "CONFIG": {
                 "hosts": [{"address": url, "socket_timeout": 30}],
                 "prefix": prefix,
@@ -179,3 +189,73 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
         pass
     finally:
         writer.transport.abort()
+
+
+async def logged_in_client(user: Any) -> Client:
+    client = Client()
+    await database_sync_to_async(client.force_login)(user)
+    return client
+
+
+@asynccontextmanager
+async def dashboard_socket(
+    client: Client, query: str = ""
+) -> AsyncIterator[WebsocketCommunicator]:
+    """A staff member's dashboard socket on the test project's routing."""
+    from tests.asgi import application
+
+    session = client.cookies["sessionid"].value
+    socket = WebsocketCommunicator(
+        application,
+        f"/ws/products/{query}",
+        headers=[
+            (b"origin", b"http://testserver"),
+            (b"cookie", f"sessionid={session}".encode()),
+        ],
+    )
+    connected, _ = await socket.connect(timeout=10)
+    assert connected, "the dashboard socket was refused"
+    try:
+        yield socket
+    finally:
+        if not socket.future.done():  # A test that ended it has checked why.
+            await socket.disconnect()
+
+
+async def next_frame(
+    socket: WebsocketCommunicator,
+    matches: Callable[[dict[str, Any]], bool],
+    timeout: float = 10,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The first frame ``matches`` accepts, and the frames read before it.
+
+    Waits on the output queue itself: ``receive_json_from(timeout=...)``
+    cancels the application when it times out, closing the socket under test.
+    """
+    skipped: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if socket.output_queue.empty():
+            if socket.future.done():
+                socket.future.result()  # Raise what ended the application.
+                break
+            await asyncio.sleep(0.02)
+            continue
+        frame: dict[str, Any] = await socket.receive_json_from()
+        if matches(frame):
+            return frame, skipped
+        skipped.append(frame)
+    raise AssertionError(f"no matching frame within {timeout} s; got {skipped}")
+
+
+async def ended(socket: WebsocketCommunicator, timeout: float = 10) -> BaseException:
+    """Wait for the server side of ``socket`` to end; return what ended it."""
+    deadline = time.monotonic() + timeout
+    while not socket.future.done():
+        assert time.monotonic() < deadline, (
+            f"the socket was still open after {timeout} s"
+        )
+        await asyncio.sleep(0.02)
+    error = socket.future.exception()
+    assert error is not None, "the socket ended without an error"
+    return error
