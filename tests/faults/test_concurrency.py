@@ -33,31 +33,36 @@ def logged_in(user: Any) -> Client:
     return client
 
 
+@pytest.fixture
+def saves_wait_for_each_other(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hold each of two form saves, after validation and the version check,
+    until the other gets there too (or a second passes, when the other waits
+    on a lock): the worst two requests arriving together can do."""
+    both_checked = threading.Barrier(2, timeout=1)
+    save = ProductForm.save
+
+    def save_when_both_checked(form: ProductForm, commit: bool = True) -> Any:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_checked.wait()
+        return save(form, commit)
+
+    monkeypatch.setattr(ProductForm, "save", save_when_both_checked)
+
+
 def test_two_stale_edits_at_once_one_wins_the_other_gets_the_conflict_page(
-    staff_user, monkeypatch
+    staff_user, saves_wait_for_each_other
 ):
     """Fault: two staff members submit the product form from the same version
     at the same moment. Safe outcome: exactly one save wins; the other gets the
     409 conflict page; the winner's values are what the database holds, with
     one ``updated`` event and the version bumped once.
 
-    Both saves are held just after their version check until the other one
-    gets there too (or a second passes): without the row lock both would pass
-    the check and the second would overwrite the first.
+    Without the row lock both would pass the version check and the second
+    would overwrite the first.
     """
     tea = Product.objects.create(name="Tea", price=Decimal("3.50"), quantity=4)
     clients = [logged_in(staff_user), logged_in(staff_user)]
     start = threading.Barrier(2)
-    checked = threading.Barrier(2, timeout=1)
-    save = ProductForm.save
-
-    def save_after_the_other_checked(form: ProductForm, commit: bool = True) -> Any:
-        # Broken after a second when the other request waits for the row lock.
-        with contextlib.suppress(threading.BrokenBarrierError):
-            checked.wait()
-        return save(form, commit)
-
-    monkeypatch.setattr(ProductForm, "save", save_after_the_other_checked)
 
     def post(client: Client, quantity: int) -> Any:
         start.wait()
@@ -173,3 +178,68 @@ def waiting_for_the_log_lock() -> int:
         )
         (count,) = cursor.fetchone()
     return int(count)
+
+
+def test_the_same_sku_created_at_once_is_a_form_error_not_a_500(
+    staff_user, saves_wait_for_each_other
+):
+    """Fault: two staff members create products with the same SKU at the same
+    moment; both forms pass the uniqueness check before either is saved.
+    Safe outcome: one product is created; the other request gets the form back
+    with the SKU error (status 200, as for any invalid form), not a 500, and
+    the database holds one product and one event for that SKU."""
+    clients = [logged_in(staff_user), logged_in(staff_user)]
+    start = threading.Barrier(2)
+
+    def create(client: Client, name: str) -> Any:
+        start.wait()
+        return client.post(
+            "/products/create/",
+            {
+                "name": name,
+                "sku": "TEA-1",
+                "price": "3.50",
+                "cost_price": "0",
+                "quantity": "1",
+            },
+        )
+
+    responses = run_together(
+        lambda: create(clients[0], "Green tea"), lambda: create(clients[1], "Black tea")
+    )
+
+    assert sorted(r.status_code for r in responses) == [200, 302]
+    refused = next(r for r in responses if r.status_code == 200)
+    assert "already exists" in refused.context["form"].errors["sku"][0]
+    (product,) = Product.objects.filter(sku="TEA-1")
+    assert [(e.action, e.product_pk) for e in ProductEvent.objects.all()] == [
+        ("created", product.pk)
+    ]
+
+
+def test_the_same_sku_given_to_two_products_at_once_is_a_form_error_not_a_500(
+    staff_user, saves_wait_for_each_other
+):
+    """Fault: two staff members give two different products the same SKU at
+    the same moment (different rows, so the row lock does not order them).
+    Safe outcome: one edit is saved; the other gets its form back with the SKU
+    error, not a 500, and its product keeps its old values and version."""
+    green = Product.objects.create(name="Green tea", price=Decimal("3.50"))
+    black = Product.objects.create(name="Black tea", price=Decimal("3.50"))
+    clients = [logged_in(staff_user), logged_in(staff_user)]
+    start = threading.Barrier(2)
+
+    def edit(client: Client, product: Product) -> Any:
+        start.wait()
+        return client.post(product.get_absolute_url(), form_data(product, sku="TEA-1"))
+
+    responses = run_together(
+        lambda: edit(clients[0], green), lambda: edit(clients[1], black)
+    )
+
+    assert sorted(r.status_code for r in responses) == [200, 302]
+    refused = next(r for r in responses if r.status_code == 200)
+    assert "already exists" in refused.context["form"].errors["sku"][0]
+    loser = Product.objects.get(pk=refused.context["product"].pk)
+    assert (loser.sku, loser.version) == (None, 1)
+    assert ProductEvent.objects.filter(action="updated").count() == 1
