@@ -1,5 +1,6 @@
 """Tools the fault cases share: a TCP proxy that can cut PostgreSQL off, a
-Redis that can be frozen, form data, threads that report their errors."""
+Redis that can be frozen, form data, threads that report their errors, and
+dashboard sockets on the test routing."""
 
 from __future__ import annotations
 
