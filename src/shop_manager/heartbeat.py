@@ -79,9 +79,13 @@ class Ticker:
             except Exception:  # A socket closing under us; its disconnect cleans up.
                 self.discard(watcher)
         # After the heartbeats: they come from the database and must go out
-        # even while the channel layer is down.
+        # even while the channel layer is down. Bounded, because a hung Redis
+        # never answers and would hold the next heartbeat for redis-py's
+        # socket_timeout.
         try:
-            await fanout_for_running_loop().refresh()
+            await asyncio.wait_for(
+                fanout_for_running_loop().refresh(), get_config()["HEARTBEAT_SECONDS"]
+            )
         except Exception:
             logger.warning("Could not refresh the dashboard group.", exc_info=True)
         if (

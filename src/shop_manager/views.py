@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.mixins import UserPassesTestMixin
 from django.core.paginator import Page, Paginator
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -47,6 +47,20 @@ DEFAULT_SORT = "name"
 HISTORY_LENGTH = 20
 STOCK_FILTERS = ("low",)
 EXPIRY_FILTERS = ("expired", "expiring")
+
+
+def save_unless_taken(form: ProductForm) -> Product | None:
+    """Save the form; or, when a concurrent request took one of its unique
+    values (the SKU) after it was validated, add that error and return None,
+    so the user gets the form back instead of a server error."""
+    try:
+        product: Product = form.save()
+    except IntegrityError:
+        form.validate_unique()  # The other row has committed: now it is seen.
+        if not form.errors:
+            raise
+        return None
+    return product
 
 
 class PolicyMixin(UserPassesTestMixin):
@@ -188,7 +202,9 @@ class ProductDetailView(PolicyMixin, ProductFormMixin, UpdateView):
             if current.version != form.cleaned_data["version"]:
                 return self.conflict(form, current)
             form.instance.version = current.version
-            product = form.save()
+            product = save_unless_taken(form)
+        if product is None:
+            return self.form_invalid(form)
         messages.success(
             self.request, _("Product “%(name)s” was updated.") % {"name": product.name}
         )
@@ -219,7 +235,9 @@ class ProductCreateView(PolicyMixin, ProductFormMixin, CreateView):
     get_action = post_action = "add"
 
     def form_valid(self, form: ProductForm) -> HttpResponse:
-        product = form.save()
+        product = save_unless_taken(form)
+        if product is None:
+            return self.form_invalid(form)
         messages.success(
             self.request, _("Product “%(name)s” was created.") % {"name": product.name}
         )

@@ -73,13 +73,16 @@ def start_servers(
     tmp_path: Path,
 ) -> Iterator[Callable[..., list[Server]]]:
     """Start one daphne process per name, all on the test database (which
-    pytest-django has committed data in, with transaction=True) and Redis."""
+    pytest-django has committed data in, with transaction=True) and Redis;
+    ``env`` adds or overrides environment variables (e.g. ``DB_PORT``)."""
     # The test database's name is only known now, after pytest-django made it.
-    env = server_env(connection.settings_dict["NAME"], private_redis.url)
+    base_env = server_env(connection.settings_dict["NAME"], private_redis.url)
     started: list[Server] = []
 
-    def start(*names: str) -> list[Server]:
-        servers = [Server(name, env, tmp_path) for name in names]
+    def start(*names: str, env: dict[str, str] | None = None) -> list[Server]:
+        servers = [
+            Server(name, {**base_env, **(env or {})}, tmp_path) for name in names
+        ]
         for server in servers:  # Launch all, then wait: they boot in parallel.
             server.launch_daphne()
             started.append(server)

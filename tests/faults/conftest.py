@@ -1,0 +1,55 @@
+"""Fixtures for the fault cases: a private Redis the tests may freeze or kill,
+the locmem notifier outbox."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import override_settings
+
+from shop_manager import notifiers
+from tests.e2e.support import redis_server_binary, require
+from tests.faults.helpers import FreezableRedis, redis_layers
+
+LOCMEM = {"BACKEND": "shop_manager.notifiers.locmem.LocmemNotifier"}
+
+
+@pytest.fixture
+def locmem_outbox() -> Iterator[list[Any]]:
+    """Notify only the locmem backend; yields ``shop_manager.notifiers.outbox``."""
+    with override_settings(SHOP_MANAGER={"NOTIFIERS": {"test": LOCMEM}}):
+        notifiers.outbox.clear()
+        yield notifiers.outbox
+        notifiers.outbox.clear()
+
+
+@pytest.fixture(
+    params=[
+        "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "channels_redis.core.RedisChannelLayer",
+    ],
+    ids=["pubsub", "core"],
+)
+def private_redis(
+    request: pytest.FixtureRequest, tmp_path: Path, settings: Any
+) -> Iterator[FreezableRedis]:
+    """A redis-server of our own, each channels-redis layer pointed at it in
+    turn: the shared one must never be stopped."""
+    binary = redis_server_binary()
+    require("redis-server", binary is not None, "Install Debian's redis-server.")
+    assert binary is not None
+    redis = FreezableRedis(binary, tmp_path)
+    redis.start()
+    settings.CHANNEL_LAYERS = redis_layers(
+        request.param, redis.url, f"faults-{uuid.uuid4().hex}"
+    )
+    try:
+        yield redis
+    finally:
+        if redis.running():
+            redis.thaw()  # A stopped process ignores SIGTERM until continued.
+        redis.stop()
