@@ -157,3 +157,15 @@ def test_the_install_guide_builds_a_working_site(doc, tmp_path):
     run_in_site(site, "manage.py", "migrate", "--verbosity", "0")
     output = run_in_site(site, str(SITE_SCRIPT))
     assert output.splitlines()[-1] == "site works"
+
+
+def test_configuration_shows_the_real_defaults():
+    """docs/configuration.md's example and table are what conf.DEFAULTS holds."""
+    from shop_manager.conf import DEFAULTS
+
+    doc = ROOT / "docs" / "configuration.md"
+    example = ast.parse(python_blocks(doc)[0]).body[0]
+    assert isinstance(example, ast.Assign)
+    assert ast.literal_eval(example.value) == DEFAULTS
+    table = re.findall(r"^\| `([A-Z_]+)` \| `([^`]+)` \|", doc.read_text(), re.M)
+    assert {key: ast.literal_eval(value) for key, value in table} == DEFAULTS
