@@ -169,3 +169,20 @@ def test_configuration_shows_the_real_defaults():
     assert ast.literal_eval(example.value) == DEFAULTS
     table = re.findall(r"^\| `([A-Z_]+)` \| `([^`]+)` \|", doc.read_text(), re.M)
     assert {key: ast.literal_eval(value) for key, value in table} == DEFAULTS
+
+
+@pytest.mark.django_db
+def test_the_template_override_example_restyles_every_page(tmp_path, client, settings):
+    """docs/templates.md's TEMPLATES["DIRS"] and base.html, as a host adds them."""
+    doc = (ROOT / "docs" / "templates.md").read_text()
+    [override] = re.findall(r"^```django\n(.*?)^```", doc, re.M | re.S)
+    [dirs_setting] = python_blocks(ROOT / "docs" / "templates.md")
+    (tmp_path / "templates" / "shop_manager").mkdir(parents=True)
+    (tmp_path / "templates" / "shop_manager" / "base.html").write_text(override)
+    templates = [{**settings.TEMPLATES[0], "DIRS": []}]
+    exec(dirs_setting, {"TEMPLATES": templates, "BASE_DIR": tmp_path})
+    settings.TEMPLATES = templates
+
+    html = client.get("/products/").content.decode()
+    assert '<link rel="stylesheet" href="/static/mysite/shop.css">' in html
+    assert "Skip to content" in html, "the packaged layout is still there"
