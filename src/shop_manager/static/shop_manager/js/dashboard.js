@@ -29,9 +29,13 @@ function startDashboard(root) {
   let fetching = false;
   let fetchTimer = null;
 
+  // The server rendered the same events for readers without JavaScript;
+  // render them again here, where new ones are placed and filtered.
+  feed.replaceChildren();
   initial.forEach(add);
   applyFilters();
   filters.forEach((box) => box.addEventListener("change", applyFilters));
+  root.querySelector("[data-feed-filter]").hidden = false;
   connect();
 
   function connect() {
