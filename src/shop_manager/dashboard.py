@@ -6,7 +6,6 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.mixins import UserPassesTestMixin
 from django.utils.dateparse import parse_datetime
 from django.views.generic import TemplateView
 
@@ -14,6 +13,7 @@ from shop_manager.conf import get_config
 from shop_manager.feed import recent_payloads
 from shop_manager.models import ProductEvent
 from shop_manager.permissions import get_policy
+from shop_manager.refusals import RefusedPageMixin
 
 __all__ = ["FeedRow", "ProductDashboardView"]
 
@@ -57,7 +57,7 @@ def _show(value: Any) -> str:
     return "—" if value in (None, "") else str(value)
 
 
-class ProductDashboardView(UserPassesTestMixin, TemplateView):
+class ProductDashboardView(RefusedPageMixin, TemplateView):
     template_name = "shop_manager/dashboard.html"
 
     def test_func(self) -> bool:
