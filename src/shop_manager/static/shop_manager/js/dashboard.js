@@ -35,7 +35,9 @@ function startDashboard(root) {
   initial.forEach(add);
   applyFilters();
   filters.forEach((box) => box.addEventListener("change", applyFilters));
-  root.querySelector("[data-feed-filter]").hidden = false;
+  // Shown only now that something runs them (an older override may lack it).
+  const filterBox = root.querySelector("[data-feed-filter]");
+  if (filterBox) filterBox.hidden = false;
   connect();
 
   function connect() {
