@@ -12,6 +12,12 @@ PYENV_BINS := $(shell command -v pyenv >/dev/null 2>&1 && for v in 3.13 3.12 3.1
 export PATH := $(PYENV_BINS)$(PATH)
 # tox-uv must use the installed interpreters, never fetch its own.
 export UV_PYTHON_DOWNLOADS ?= never
+# Each `make test` run names its own PostgreSQL test databases and Redis key
+# prefixes after this id (tox.ini), so checkouts sharing one server never collide.
+ifndef SHOP_MANAGER_RUN_ID
+SHOP_MANAGER_RUN_ID := $(shell echo "$$(date +%s)_$$$$")
+endif
+export SHOP_MANAGER_RUN_ID
 
 PYTHON ?= python3
 VENV := .venv
@@ -32,7 +38,7 @@ $(VENV)/.installed: pyproject.toml
 		|| { echo "django-shop-manager needs Python >= 3.10 (set PYTHON=...)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[redis,postgres]' daphne whitenoise django-axes tox tox-uv ruff
+	$(BIN)/python -m pip install --quiet -e '.[redis,postgres,daphne]' whitenoise django-axes tox tox-uv ruff
 	touch $@
 
 venv: $(VENV)/.installed

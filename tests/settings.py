@@ -8,6 +8,9 @@ at ``REDIS_URL``.
 from __future__ import annotations
 
 import os
+import re
+
+from django.core.exceptions import ImproperlyConfigured
 
 SECRET_KEY = "tests-only-not-secret"
 DEBUG = False
@@ -57,6 +60,19 @@ STATIC_URL = "/static/"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+
+def postgres_test_db(name: str | None) -> str | None:
+    """``POSTGRES_TEST_DB`` as a plain PostgreSQL name: lower case, underscores
+    for the dashes in tox env names, and no longer than PostgreSQL keeps (it
+    cuts longer names silently, which could make two runs share a database)."""
+    if not name:
+        return None
+    cleaned = re.sub(r"[^a-z0-9_]", "_", name.lower())
+    if len(cleaned) > 63:
+        raise ImproperlyConfigured(f"POSTGRES_TEST_DB {name!r} is over 63 characters.")
+    return cleaned
+
+
 DB_BACKEND = os.environ.get("DB_BACKEND", "sqlite")
 if DB_BACKEND == "postgres":
     DATABASES = {
@@ -67,8 +83,9 @@ if DB_BACKEND == "postgres":
             "PASSWORD": os.environ.get("POSTGRES_PASSWORD", ""),
             "HOST": os.environ.get("DB_HOST", "127.0.0.1"),
             "PORT": os.environ.get("DB_PORT", "5432"),
-            # Each tox env gets its own test database, so envs can run in parallel.
-            "TEST": {"NAME": os.environ.get("POSTGRES_TEST_DB")},
+            # Each tox env of each run gets its own test database (tox.ini), so
+            # envs and checkouts sharing one server can run side by side.
+            "TEST": {"NAME": postgres_test_db(os.environ.get("POSTGRES_TEST_DB"))},
         }
     }
 else:

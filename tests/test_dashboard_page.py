@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as html_lib
 import json
 import re
 from decimal import Decimal
@@ -90,3 +91,76 @@ def test_the_nav_links_the_dashboard_for_staff_only(client, staff_client):
 def test_the_nav_hides_the_dashboard_from_regular_users(regular_client):
     html = regular_client.get("/products/").content.decode()
     assert "Live dashboard" not in html
+
+
+# Before (or without) the script ---------------------------------------------
+
+
+def plain(fragment: str) -> str:
+    """What a reader sees of an HTML fragment: tags dropped, spaces collapsed."""
+    return html_lib.unescape(" ".join(re.sub(r"<[^>]+>", " ", fragment).split()))
+
+
+def feed_rows(html: str) -> list[str]:
+    """The server-rendered rows of the feed, newest first, as text."""
+    feed = re.search(r"<ol [^>]*data-feed[^>]*>(.*?)</ol>", html, re.S)
+    assert feed
+    rows = re.split(r'<li class="sm-feed-item"', feed.group(1))[1:]
+    return [plain("<li" + row) for row in rows]
+
+
+def status(html: str) -> str:
+    match = re.search(r"<p [^>]*data-connection[^>]*>(.*?)</p>", html, re.S)
+    assert match
+    return plain(match.group(1))
+
+
+def test_without_javascript_the_page_shows_recent_changes_and_says_so(
+    staff_client, staff_user
+):
+    """Under a server that 404s the static files (uvicorn without
+    ASGIStaticFilesHandler) the page used to say "Connecting…" forever and
+    "No changes yet" while changes existed."""
+    from shop_manager.actors import acting_as
+
+    with acting_as(staff_user):
+        tea = Product.objects.create(name="Tea", price=Decimal("3.50"), quantity=4)
+        tea.quantity = 9
+        tea.save()
+        Product.objects.create(name="Jam", price=Decimal("2"), quantity=1).delete()
+
+    html = staff_client.get(URL).content.decode()
+
+    assert (
+        status(html)
+        == "Live updates need JavaScript; showing the 4 most recent changes."
+    )
+    assert "Connecting" not in html
+    rows = feed_rows(html)
+    assert [row.split()[0] for row in rows] == [
+        "deleted",
+        "created",
+        "updated",
+        "created",
+    ]
+    assert "by staff" in rows[0]
+    assert rows[0].endswith("Product 'Jam' was deleted")
+    assert rows[2].endswith("Product 'Tea' was updated quantity: 4 → 9")
+    assert '<a href="/products/tea/">Product &#x27;Tea&#x27; was updated</a>' in html
+    assert re.search(r"<p [^>]*data-feed-empty[^>]* hidden>", html)
+
+
+def test_without_javascript_an_empty_log_says_so(staff_client):
+    html = staff_client.get(URL).content.decode()
+    assert status(html) == "Live updates need JavaScript."
+    assert feed_rows(html) == []
+    assert not re.search(r"<p [^>]*data-feed-empty[^>]* hidden>", html)
+    assert "No changes yet." in html
+
+
+def test_one_event_is_one_change(staff_client):
+    Product.objects.create(name="Tea", price=Decimal("1"), quantity=1)
+    html = staff_client.get(URL).content.decode()
+    assert (
+        status(html) == "Live updates need JavaScript; showing the most recent change."
+    )

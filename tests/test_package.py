@@ -16,6 +16,7 @@ import shop_manager
         "py.typed",
         "templates/shop_manager/base.html",
         "templates/shop_manager/dashboard.html",
+        "templates/shop_manager/403.html",
         "templates/shop_manager/registration/login.html",
         "static/shop_manager/css/shop_manager.css",
         "static/shop_manager/js/dashboard.js",

@@ -198,3 +198,192 @@ def test_e007_the_dashboard_layer_is_missing(settings, channel_layers, shop_mana
 def test_e006_a_notifier_cannot_be_built(settings, notifiers):
     settings.SHOP_MANAGER = {"NOTIFIERS": notifiers}
     assert dashboard_check_ids() == ["shop_manager.E006"]
+
+
+# Settings that used to fail silently -----------------------------------------
+
+CHANNEL_LAYER_NOTIFIER = "shop_manager.notifiers.channel_layer.ChannelLayerNotifier"
+LOGGING_NOTIFIER = "shop_manager.notifiers.log.LoggingNotifier"
+
+
+def messages_with(check_id: str) -> list[str]:
+    return [m.msg for m in run_checks() if m.id == check_id]
+
+
+@pytest.mark.parametrize("path", ["ws/products/", "", None, 42])
+def test_e008_websocket_path_without_a_leading_slash(settings, path):
+    """The page would connect to ws://hostws/products/ (or to nothing)."""
+    settings.SHOP_MANAGER = {"WEBSOCKET_PATH": path}
+    assert check_ids() == {"shop_manager.E008"}
+
+
+def test_w004_websocket_path_without_a_trailing_slash(settings):
+    """shop_manager.routing's route ends with a slash, so this one finds no route."""
+    settings.SHOP_MANAGER = {"WEBSOCKET_PATH": "/ws/products"}
+    assert check_ids() == {"shop_manager.W004"}
+
+
+def test_a_websocket_path_mounted_elsewhere_passes(settings):
+    settings.SHOP_MANAGER = {"WEBSOCKET_PATH": "/live/ws/products/"}
+    assert check_ids() == set()
+
+
+@pytest.mark.parametrize("value", ["false", 0, 1, None])
+def test_e009_login_required_must_be_a_boolean(settings, value):
+    """LOGIN_REQUIRED = "false" is truthy: every page would ask for a login."""
+    settings.SHOP_MANAGER = {"LOGIN_REQUIRED": value}
+    assert check_ids() == {"shop_manager.E009"}
+
+
+@pytest.mark.parametrize("key", ["BAKEND", "backend"])
+def test_e010_a_misspelt_backend_key_is_named(settings, key):
+    settings.SHOP_MANAGER = {
+        "NOTIFIERS": {"default": {key: CHANNEL_LAYER_NOTIFIER}},
+    }
+    assert messages_with("shop_manager.E010") == [
+        f"SHOP_MANAGER['NOTIFIERS']['default'] has a key {key!r}, "
+        "which notifier entries do not use."
+    ]
+    # The build error says the same, rather than "Could not find backend None".
+    assert messages_with("shop_manager.E006") == [
+        f"SHOP_MANAGER['NOTIFIERS']['default'] has no 'BACKEND' key "
+        f"(it has {key!r}: misspelt?)."
+    ]
+
+
+def test_e010_a_misspelt_options_key(settings):
+    settings.SHOP_MANAGER = {
+        "NOTIFIERS": {
+            "default": {"BACKEND": CHANNEL_LAYER_NOTIFIER},
+            "audit": {"BACKEND": LOGGING_NOTIFIER, "OPTION": {"LEVEL": "DEBUG"}},
+        }
+    }
+    assert check_ids() == {"shop_manager.E010"}
+
+
+def test_a_misspelt_backend_key_fails_clearly_at_runtime(settings):
+    from shop_manager.notifiers import InvalidNotifierBackendError, notifiers
+
+    settings.SHOP_MANAGER = {"NOTIFIERS": {"audit": {"Backend": LOGGING_NOTIFIER}}}
+    with pytest.raises(
+        InvalidNotifierBackendError,
+        match=r"\['audit'\] has no 'BACKEND' key \(it has 'Backend': misspelt\?\)",
+    ):
+        notifiers["audit"]
+
+
+@pytest.mark.parametrize(
+    ("backend", "options", "unknown"),
+    [
+        (CHANNEL_LAYER_NOTIFIER, {"TIMEOUT": 1, "TIMEOUTS": 5}, "TIMEOUTS"),
+        (CHANNEL_LAYER_NOTIFIER, {"layer": "default"}, "layer"),
+        (LOGGING_NOTIFIER, {"LOGGER": "shop.audit", "LEVLE": "DEBUG"}, "LEVLE"),
+        ("shop_manager.notifiers.locmem.LocmemNotifier", {"LAYER": "x"}, "LAYER"),
+    ],
+)
+def test_e011_an_option_the_backend_does_not_read(settings, backend, options, unknown):
+    """A typo in OPTIONS used to be ignored, leaving the default in force."""
+    settings.SHOP_MANAGER = {
+        "NOTIFIERS": {
+            "default": {"BACKEND": CHANNEL_LAYER_NOTIFIER},
+            "extra": {"BACKEND": backend, "OPTIONS": options},
+        }
+    }
+    [message] = messages_with("shop_manager.E011")
+    assert f"['extra']['OPTIONS'] has {unknown!r}" in message
+    assert check_ids() == {"shop_manager.E011"}
+
+
+def test_every_documented_option_is_accepted(settings):
+    settings.SHOP_MANAGER = {
+        "NOTIFIERS": {
+            "default": {
+                "BACKEND": CHANNEL_LAYER_NOTIFIER,
+                "OPTIONS": {
+                    "LAYER": "default",
+                    "GROUP": "shop_manager.products",
+                    "TIMEOUT": 1.5,
+                    "MAX_BATCH": 10,
+                },
+            },
+            "audit": {
+                "BACKEND": LOGGING_NOTIFIER,
+                "OPTIONS": {"LOGGER": "shop.audit", "LEVEL": "INFO", "MAX_BATCH": 5},
+            },
+        }
+    }
+    assert check_ids() == set()
+
+
+def test_a_backend_that_declares_no_options_is_not_checked(settings):
+    """Custom backends written before accepted_options keep working silently."""
+    settings.SHOP_MANAGER = {
+        "NOTIFIERS": {
+            "default": {"BACKEND": CHANNEL_LAYER_NOTIFIER},
+            "hook": {
+                "BACKEND": "shop_manager.notifiers.BaseNotifier",
+                "OPTIONS": {"URL": "https://example.com/hook"},
+            },
+        }
+    }
+    assert check_ids() == set()
+
+
+def test_e012_a_notifier_layer_that_channel_layers_lacks(settings):
+    settings.SHOP_MANAGER = {
+        "NOTIFIERS": {
+            "default": {"BACKEND": CHANNEL_LAYER_NOTIFIER},
+            "mirror": {
+                "BACKEND": CHANNEL_LAYER_NOTIFIER,
+                "OPTIONS": {"LAYER": "mirror"},
+            },
+        }
+    }
+    assert messages_with("shop_manager.E012") == [
+        "SHOP_MANAGER['NOTIFIERS']['mirror'] sends to channel layer 'mirror', "
+        "which CHANNEL_LAYERS does not have."
+    ]
+    assert check_ids() == {"shop_manager.E012"}
+
+
+@pytest.mark.parametrize(
+    "notifiers",
+    [
+        {},
+        {"audit": {"BACKEND": LOGGING_NOTIFIER}},
+        {
+            "default": {
+                "BACKEND": CHANNEL_LAYER_NOTIFIER,
+                "OPTIONS": {"GROUP": "elsewhere"},
+            }
+        },
+        {
+            "default": {
+                "BACKEND": CHANNEL_LAYER_NOTIFIER,
+                "OPTIONS": {"LAYER": "other"},
+            }
+        },
+    ],
+    ids=["none", "log-only", "other-group", "other-layer"],
+)
+def test_w005_no_notifier_feeds_the_live_dashboard(settings, notifiers):
+    """The page would say "Live" yet show changes only at each heartbeat."""
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer"},
+        "other": {"BACKEND": "channels.layers.InMemoryChannelLayer"},
+    }
+    settings.SHOP_MANAGER = {"NOTIFIERS": notifiers}
+    assert check_ids() == {"shop_manager.W005"}
+
+
+def test_w006_no_asgi_application(settings):
+    """Without it runserver is WSGI: the dashboard has no socket to reach."""
+    del settings.ASGI_APPLICATION
+    assert check_ids() == {"shop_manager.W006"}
+
+
+def test_w007_channels_not_installed(settings):
+    settings.INSTALLED_APPS = [
+        app for app in settings.INSTALLED_APPS if app != "channels"
+    ]
+    assert check_ids() == {"shop_manager.W007"}

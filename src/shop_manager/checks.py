@@ -4,7 +4,7 @@ docs/configuration.md; each has a test."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from django.apps import AppConfig, apps
@@ -13,6 +13,9 @@ from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
 from shop_manager.conf import DEFAULTS, SETTING_NAME, get_config, import_from_setting
+
+if TYPE_CHECKING:
+    from shop_manager.notifiers import BaseNotifier
 
 REQUIRED_APPS = {
     "django.contrib.auth": "login and the permission policy",
@@ -83,7 +86,43 @@ def check_settings(
                     id="shop_manager.E003",
                 )
             )
+    errors.extend(_websocket_path_errors(config["WEBSOCKET_PATH"]))
+    login_required = config["LOGIN_REQUIRED"]
+    if not isinstance(login_required, bool):
+        errors.append(
+            Error(
+                f"{SETTING_NAME}['LOGIN_REQUIRED'] must be True or False, "
+                f"not {login_required!r}.",
+                hint="A string such as 'false' is truthy: every page would ask "
+                "for a login.",
+                id="shop_manager.E009",
+            )
+        )
     return errors
+
+
+def _websocket_path_errors(path: Any) -> list[CheckMessage]:
+    if not isinstance(path, str) or not path.startswith("/"):
+        return [
+            Error(
+                f"{SETTING_NAME}['WEBSOCKET_PATH'] must be a path starting with "
+                f"'/', not {path!r}.",
+                hint="The dashboard appends it to the page's host: 'ws/products/' "
+                "would connect to ws://example.comws/products/.",
+                id="shop_manager.E008",
+            )
+        ]
+    if not path.endswith("/"):
+        return [
+            Warning(
+                f"{SETTING_NAME}['WEBSOCKET_PATH'] {path!r} does not end with '/', "
+                "but shop_manager.routing's route does ('ws/products/').",
+                hint="Unless you routed the consumer yourself without the slash, "
+                "the dashboard's socket will find no route: add the '/'.",
+                id="shop_manager.W004",
+            )
+        ]
+    return []
 
 
 @register(Tags.compatibility)
@@ -109,6 +148,28 @@ def check_dependencies(
         for name, why in REQUIRED_MIDDLEWARE.items()
         if name not in middleware
     )
+    # The package's URLconf includes the live dashboard, which needs an ASGI
+    # server with Channels; under WSGI its page says "Connecting…" forever.
+    if not apps.is_installed("channels"):
+        errors.append(
+            Warning(
+                "'channels' is not in INSTALLED_APPS.",
+                hint="The live dashboard runs on Channels: add 'channels' (and "
+                "'daphne' first, for an ASGI runserver) to INSTALLED_APPS.",
+                id="shop_manager.W007",
+            )
+        )
+    if not getattr(settings, "ASGI_APPLICATION", None):
+        errors.append(
+            Warning(
+                "ASGI_APPLICATION is not set, so the live dashboard has no "
+                "websocket to connect to under runserver.",
+                hint="Set ASGI_APPLICATION = 'mysite.asgi.application' and route "
+                "shop_manager.routing.websocket_urlpatterns there "
+                "(docs/installation.md).",
+                id="shop_manager.W006",
+            )
+        )
     return errors
 
 
@@ -116,11 +177,16 @@ def check_dependencies(
 def check_notifiers(
     app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
-    from shop_manager.notifiers import InvalidNotifierBackendError, NotifierHandler
+    from shop_manager.notifiers import (
+        NOTIFIER_KEYS,
+        InvalidNotifierBackendError,
+        NotifierHandler,
+    )
 
     if not _settings_are_a_dict():
         return []  # E001 says so; nothing else can be read.
-    configured = get_config()["NOTIFIERS"]
+    config = get_config()
+    configured = config["NOTIFIERS"]
     if not isinstance(configured, dict):
         return [
             Error(
@@ -131,9 +197,20 @@ def check_notifiers(
         ]
     errors: list[CheckMessage] = []
     handler = NotifierHandler()
-    for alias in configured:
+    backends: list[BaseNotifier] = []
+    for alias, entry in configured.items():
+        if isinstance(entry, dict):
+            errors.extend(
+                Error(
+                    f"{SETTING_NAME}['NOTIFIERS'][{alias!r}] has a key {key!r}, "
+                    "which notifier entries do not use.",
+                    hint="An entry takes 'BACKEND' and 'OPTIONS', in capitals.",
+                    id="shop_manager.E010",
+                )
+                for key in sorted(set(entry) - NOTIFIER_KEYS, key=repr)
+            )
         try:
-            handler[alias]
+            backend = handler[alias]
         except (
             InvalidNotifierBackendError,
             TypeError,
@@ -141,6 +218,55 @@ def check_notifiers(
             AttributeError,
         ) as exc:
             errors.append(Error(str(exc), id="shop_manager.E006"))
+            continue
+        backends.append(backend)
+        errors.extend(_notifier_errors(backend, config["CHANNEL_LAYER"]))
+    if len(backends) == len(configured) and not any(
+        backend.feeds_dashboard for backend in backends
+    ):
+        errors.append(
+            Warning(
+                f"No notifier in {SETTING_NAME}['NOTIFIERS'] sends to the live "
+                "dashboard.",
+                hint="The dashboard still says it is live, but shows a change only "
+                f"at the next heartbeat (every {config['HEARTBEAT_SECONDS']} s). Add "
+                '{"BACKEND": "shop_manager.notifiers.channel_layer.'
+                'ChannelLayerNotifier"} on the CHANNEL_LAYER the dashboard uses.',
+                id="shop_manager.W005",
+            )
+        )
+    return errors
+
+
+def _notifier_errors(backend: BaseNotifier, dashboard_layer: str) -> list[CheckMessage]:
+    """Options the backend would ignore, and a channel layer it cannot reach."""
+    entry = f"{SETTING_NAME}['NOTIFIERS'][{backend.alias!r}]"
+    errors: list[CheckMessage] = []
+    accepted = type(backend).accepted_options
+    if accepted is not None:
+        reads = ", ".join(repr(key) for key in sorted(accepted)) or "no options"
+        errors.extend(
+            Error(
+                f"{entry}['OPTIONS'] has {key!r}, which "
+                f"{type(backend).__name__} does not read.",
+                hint=f"It reads {reads}.",
+                id="shop_manager.E011",
+            )
+            for key in sorted(set(backend.options) - accepted, key=repr)
+        )
+    layer = backend.channel_layer_alias
+    layers = getattr(settings, "CHANNEL_LAYERS", {}) or {}
+    # A missing dashboard layer is E007's to report.
+    if layer is not None and layer != dashboard_layer and layer not in layers:
+        errors.append(
+            Error(
+                f"{entry} sends to channel layer {layer!r}, which CHANNEL_LAYERS "
+                "does not have.",
+                hint=f"Add CHANNEL_LAYERS[{layer!r}] or change the notifier's "
+                "'LAYER' option.",
+                id="shop_manager.E012",
+            )
+        )
     return errors
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.mixins import UserPassesTestMixin
 from django.core.paginator import Page, Paginator
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
@@ -21,6 +20,7 @@ from shop_manager.forms import ProductForm
 from shop_manager.models import Product, ProductEvent, ProductQuerySet
 from shop_manager.payloads import visible_changes
 from shop_manager.permissions import Action, get_policy
+from shop_manager.refusals import RefusedPageMixin
 
 __all__ = [
     "ProductCreateView",
@@ -63,8 +63,9 @@ def save_unless_taken(form: ProductForm) -> Product | None:
     return product
 
 
-class PolicyMixin(UserPassesTestMixin):
-    """Ask the permission policy; anonymous users go to login, others get 403."""
+class PolicyMixin(RefusedPageMixin):
+    """Ask the permission policy; anonymous users go to login, others get the
+    403 page."""
 
     request: HttpRequest
     # The management action a POST needs; None means read-only view access.

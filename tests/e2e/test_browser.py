@@ -169,3 +169,32 @@ def test_change_saved_while_redis_was_down_reaches_the_dashboard(
     expect(dashboard.row(set_quantity(tea, 10))).to_contain_text("quantity: 9 → 10")
     expect(missed).to_have_count(1)
     assert dashboard.errors == []
+
+
+def test_without_javascript_the_page_shows_changes_and_says_it_is_not_live(
+    start_servers, browser
+):
+    """With scripting off (or the script a 404) the page used to say
+    "Connecting…" forever and "No changes yet" beside existing changes."""
+    from playwright.sync_api import expect
+
+    (server,) = start_servers("a")
+    create_product("Tea", quantity=4)
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(f"{server.url}/accounts/login/?next=/dashboard/products/")
+        page.get_by_label("Username").fill("staff")
+        page.get_by_label("Password").fill("staff-pass")
+        page.get_by_role("button", name="Log in").click()
+        expect(page).to_have_url(f"{server.url}/dashboard/products/")
+        expect(page.locator("[data-connection]")).to_have_text(
+            "Live updates need JavaScript; showing the most recent change."
+        )
+        rows = page.locator("[data-feed] > li")
+        expect(rows).to_have_count(1)
+        expect(rows).to_contain_text("Product 'Tea' was created")
+        expect(page.get_by_text("No changes yet")).to_be_hidden()
+        expect(page.get_by_role("group", name="Show")).to_be_hidden()
+    finally:
+        context.close()

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from shop_manager.models import ProductEvent
 
 __all__ = [
+    "NOTIFIER_KEYS",
     "BaseNotifier",
     "InvalidNotifierBackendError",
     "NotifierHandler",
@@ -44,6 +45,9 @@ logger = logging.getLogger("shop_manager.notifiers")
 
 # What the locmem backend has sent, like django.core.mail.outbox.
 outbox: list[ProductEvent] = []
+
+# The keys a NOTIFIERS entry may have, as in CHANNEL_LAYERS and STORAGES.
+NOTIFIER_KEYS = frozenset({"BACKEND", "OPTIONS"})
 
 
 class InvalidNotifierBackendError(ImproperlyConfigured):
@@ -75,10 +79,27 @@ class NotifierHandler:
     def __iter__(self) -> Iterator[BaseNotifier]:
         return (self[alias] for alias in self.settings)
 
-    def create(self, alias: str, config: dict[str, Any]) -> BaseNotifier:
-        path = config.get("BACKEND")
+    def create(self, alias: str, config: Any) -> BaseNotifier:
+        entry = f"{SETTING_NAME}['NOTIFIERS'][{alias!r}]"
+        if not isinstance(config, dict):
+            raise InvalidNotifierBackendError(
+                f"{entry} must be a dict with a 'BACKEND' key, not "
+                f"{type(config).__name__}."
+            )
+        if "BACKEND" not in config:
+            others = ", ".join(repr(key) for key in config if key not in NOTIFIER_KEYS)
+            raise InvalidNotifierBackendError(
+                f"{entry} has no 'BACKEND' key"
+                + (f" (it has {others}: misspelt?)." if others else ".")
+            )
+        path = config["BACKEND"]
+        options = config.get("OPTIONS", {})
+        if not isinstance(options, dict):
+            raise InvalidNotifierBackendError(
+                f"{entry}['OPTIONS'] must be a dict, not {type(options).__name__}."
+            )
         try:
-            backend_class = import_string(path or "")
+            backend_class = import_string(path if isinstance(path, str) else "")
         except ImportError as exc:
             raise InvalidNotifierBackendError(
                 f"Could not find backend {path!r} for notifier {alias!r}: {exc}"
@@ -89,7 +110,7 @@ class NotifierHandler:
             raise InvalidNotifierBackendError(
                 f"Backend {path!r} for notifier {alias!r} is not a BaseNotifier subclass."
             )
-        return backend_class(alias, config.get("OPTIONS", {}))
+        return backend_class(alias, options)
 
     def reset(self) -> None:
         self._backends.clear()

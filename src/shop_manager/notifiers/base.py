@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from shop_manager.models import ProductEvent
@@ -20,11 +20,26 @@ class BaseNotifier:
     ``OPTIONS`` from the backend's settings arrive as ``options``.
     """
 
+    #: The ``OPTIONS`` keys this backend reads. A system check reports any
+    #: other key, so a misspelt option fails loudly instead of being ignored.
+    #: ``None`` (the default) means the backend does not say: nothing is checked.
+    accepted_options: ClassVar[frozenset[str] | None] = None
+
     def __init__(
         self, alias: str = "default", options: dict[str, Any] | None = None
     ) -> None:
         self.alias = alias
         self.options = options or {}
+
+    @property
+    def channel_layer_alias(self) -> str | None:
+        """The ``CHANNEL_LAYERS`` alias this backend sends to, if it uses one."""
+        return None
+
+    @property
+    def feeds_dashboard(self) -> bool:
+        """Whether live dashboards hear what this backend sends."""
+        return False
 
     def send(self, event: ProductEvent) -> None:
         raise NotImplementedError

@@ -3,7 +3,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -34,6 +34,10 @@ class ChannelLayerNotifier(BaseNotifier):
     watchers who may not see costs.
     """
 
+    accepted_options: ClassVar[frozenset[str] | None] = frozenset(
+        {"LAYER", "GROUP", "TIMEOUT", "MAX_BATCH"}
+    )
+
     def __init__(
         self, alias: str = "default", options: dict[str, Any] | None = None
     ) -> None:
@@ -44,6 +48,18 @@ class ChannelLayerNotifier(BaseNotifier):
         self.group: str = self.options.get("GROUP", DASHBOARD_GROUP)
         self.timeout: float = self.options.get("TIMEOUT", 2.0)
         self.max_batch: int = self.options.get("MAX_BATCH", 50)
+
+    @property
+    def channel_layer_alias(self) -> str:
+        return self.layer_alias
+
+    @property
+    def feeds_dashboard(self) -> bool:
+        # Dashboards listen on SHOP_MANAGER["CHANNEL_LAYER"], in DASHBOARD_GROUP.
+        return (
+            self.layer_alias == get_config()["CHANNEL_LAYER"]
+            and self.group == DASHBOARD_GROUP
+        )
 
     def send(self, event: ProductEvent) -> None:
         self.send_many([event])

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from shop_manager.notifiers.base import BaseNotifier
 from shop_manager.payloads import describe
@@ -19,6 +19,10 @@ class LoggingNotifier(BaseNotifier):
     OPTIONS: ``LOGGER`` (name), ``LEVEL``, ``MAX_BATCH`` (a larger batch, as
     from a bulk load, is one summary line; the log itself has every event).
     """
+
+    accepted_options: ClassVar[frozenset[str] | None] = frozenset(
+        {"LOGGER", "LEVEL", "MAX_BATCH"}
+    )
 
     def __init__(
         self, alias: str = "default", options: dict[str, Any] | None = None

@@ -29,9 +29,15 @@ function startDashboard(root) {
   let fetching = false;
   let fetchTimer = null;
 
+  // The server rendered the same events for readers without JavaScript;
+  // render them again here, where new ones are placed and filtered.
+  feed.replaceChildren();
   initial.forEach(add);
   applyFilters();
   filters.forEach((box) => box.addEventListener("change", applyFilters));
+  // Shown only now that something runs them (an older override may lack it).
+  const filterBox = root.querySelector("[data-feed-filter]");
+  if (filterBox) filterBox.hidden = false;
   connect();
 
   function connect() {
