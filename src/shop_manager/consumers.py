@@ -14,7 +14,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from shop_manager.conf import get_config
 from shop_manager.fanout import fanout_for_running_loop
 from shop_manager.feed import batch_after, latest_event_id
-from shop_manager.groups import session_group, user_group
+from shop_manager.groups import session_group
 from shop_manager.heartbeat import ticker_for_running_loop
 from shop_manager.permissions import get_policy
 
@@ -41,6 +41,8 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
     """
 
     user_pk: Any = None
+    # The session that opened the socket: the socket lives no longer than it.
+    session_key: str | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -58,10 +60,12 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
             await self.close()  # Before accept(): the handshake gets a 403.
             return
         self.user_pk = user.pk
-        self.joined = [user_group(user.pk)]
-        session_key = getattr(self.scope.get("session"), "session_key", None)
-        if session_key:
-            self.joined.append(session_group(session_key))
+        self.session_key = (
+            getattr(self.scope.get("session"), "session_key", None) or None
+        )
+        if self.session_key:
+            # Logging out closes this session's sockets at once.
+            self.joined = [session_group(self.session_key)]
         # Join before replaying, so nothing committed meanwhile falls in a gap;
         # the client drops ids it already has.
         for group in self.joined:
