@@ -21,11 +21,12 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.contrib.auth import get_user_model, user_logged_out
+from django.contrib.auth import SESSION_KEY, get_user_model, user_logged_out
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
+from django.utils import timezone
 
 from shop_manager.conf import get_config
 from shop_manager.groups import RECHECK_GROUP, session_group
@@ -120,6 +121,14 @@ def _on_deleted(using: str | None = None, **kwargs: Any) -> None:
     request_recheck(using)
 
 
+def _on_session_deleted(instance: Any, using: str | None = None, **kwargs: Any) -> None:
+    # Only a live, logged-in session can have opened a socket. Logging in
+    # deletes the visitor's anonymous session, and clearsessions expired
+    # ones (which fail the re-check anyway): neither is worth a broadcast.
+    if instance.expire_date > timezone.now() and SESSION_KEY in instance.get_decoded():
+        request_recheck(using)
+
+
 def _on_membership_changed(
     action: str, using: str | None = None, **kwargs: Any
 ) -> None:
@@ -151,12 +160,12 @@ def connect_receivers() -> None:
     post_delete.connect(
         _on_deleted, sender=Group, dispatch_uid="shop_manager.recheck_on_group_delete"
     )
-    # Also sent per row by QuerySet.delete(), clearsessions included: Django
-    # deletes row by row once a model has delete receivers.
+    # Also sent per row by QuerySet.delete(), clearsessions included: once a
+    # model has delete receivers, Django fetches the rows and sends them.
     session_model = _session_model()
     if session_model is not None:
         post_delete.connect(
-            _on_deleted,
+            _on_session_deleted,
             sender=session_model,
             dispatch_uid="shop_manager.recheck_on_session_delete",
         )
