@@ -282,3 +282,42 @@ async def test_a_deleted_cache_session_is_closed_by_the_periodic_recheck(
     socket = await open_socket(client)
     await database_sync_to_async(client.session.delete)()
     await assert_closed_and_bystander_served(bystander, socket)
+
+
+@pytest.mark.parametrize("change", ["rename", "join_another_group"])
+async def test_a_change_that_keeps_access_keeps_the_socket(
+    model_policy, regular_user, django_user_model, bystander, open_socket, change
+):
+    """Every access change makes each process re-check, but only a socket
+    that fails the re-check closes: a user who keeps access keeps watching.
+    (A canary demoted afterwards proves a re-check has run since.)"""
+    watch = await database_sync_to_async(Permission.objects.get)(
+        codename="watch_dashboard"
+    )
+
+    @database_sync_to_async
+    def make_watcher(user: Any) -> Any:
+        user.user_permissions.add(watch)
+        return user
+
+    await make_watcher(regular_user)
+    canary = await make_watcher(
+        await database_sync_to_async(django_user_model.objects.create_user)(
+            username="canary", password="x"
+        )
+    )
+    socket = await open_socket(await login(regular_user))
+    canarys_socket = await open_socket(await login(canary))
+
+    @database_sync_to_async
+    def keep_access() -> None:
+        if change == "rename":
+            regular_user.first_name = "Pat"
+            regular_user.save()
+        else:
+            regular_user.groups.add(Group.objects.create(name="Others"))
+
+    await keep_access()
+    await database_sync_to_async(canary.user_permissions.remove)(watch)
+    await assert_closed_and_bystander_served(bystander, canarys_socket)
+    assert (await next_event(socket))["action"] == "created"
