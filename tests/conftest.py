@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from channels.layers import channel_layers
 from django.conf import settings
 
 from shop_manager.models import Product
@@ -74,3 +76,12 @@ def staff_client(client: Any, staff_user: Any) -> Any:
 def regular_client(client: Any, regular_user: Any) -> Any:
     client.force_login(regular_user)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _fresh_channel_layers() -> Iterator[None]:
+    """Give every test (each on its own event loop) new channel layer
+    instances: channels-redis keeps per-channel asyncio locks that a loop
+    closed mid-receive leaves held, which broke the next test's receive."""
+    yield
+    channel_layers.backends.clear()

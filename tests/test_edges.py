@@ -88,7 +88,7 @@ def test_revocation_with_a_broken_layer_is_logged(
     staff_user.is_staff = False
     with django_capture_on_commit_callbacks(execute=True):
         staff_user.save()
-    assert "Could not close dashboard sockets" in caplog.text
+    assert "Could not send access.recheck" in caplog.text
 
 
 def test_revocation_without_a_layer_is_skipped(

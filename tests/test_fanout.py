@@ -11,7 +11,7 @@ from channels.layers import get_channel_layer
 
 from shop_manager import fanout
 from shop_manager.consumers import ProductFeedConsumer
-from shop_manager.groups import DASHBOARD_GROUP
+from shop_manager.groups import DASHBOARD_GROUP, RECHECK_GROUP
 from tests.layers import FlakyReceiveLayer
 from tests.test_consumer import connect, create, login, update
 
@@ -98,3 +98,31 @@ async def test_heartbeats_continue_while_the_layer_is_down(
     for _ in range(3):
         assert (await socket.receive_json_from(timeout=2))["type"] == "heartbeat"
     await socket.disconnect()
+
+
+async def test_a_recheck_broadcast_and_a_reconnect_reach_on_recheck(
+    settings, monkeypatch
+):
+    """The process re-checks its sockets when asked, and after its channel
+    layer comes back (a broadcast may have been lost meanwhile)."""
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "tests.layers.FlakyReceiveLayer"}}
+    FlakyReceiveLayer.failed = False
+    monkeypatch.setattr(fanout, "RETRY_SECONDS", 0.01)
+    hub = fanout.LocalFanout()
+    rechecks: list[str] = []
+    hub.on_recheck = lambda: rechecks.append("recheck")
+    recorder = Recorder()
+    await hub.join(recorder)
+    for _ in range(100):
+        if rechecks:
+            break
+        await asyncio.sleep(0.01)
+    assert rechecks == ["recheck"]  # The reconnect.
+    await get_channel_layer().group_send(RECHECK_GROUP, {"type": "access.recheck"})
+    for _ in range(100):
+        if len(rechecks) > 1:
+            break
+        await asyncio.sleep(0.01)
+    assert rechecks == ["recheck", "recheck"]
+    assert recorder.frames == []
+    await hub.leave(recorder)

@@ -1,145 +1,174 @@
-"""Close dashboard sockets promptly when their user may no longer watch.
+"""Tell the dashboard sockets when access may have changed.
 
-Logging out closes that session's sockets; deactivating a user, removing
-staff, deleting the user, changing their groups and permissions or deleting a
-group they are in closes every socket of a user who fails the policy afterwards. The message travels over the
-channel layer after commit, so it reaches sockets on every server process. If it
-is lost, the heartbeat's periodic re-check closes them anyway.
+Logging out closes that session's sockets at once (a message to the session's
+group). Any other change that may take access away (a user saved, deleted or
+given a new password, a group or permission membership changed, a group saved
+or deleted, a session deleted) sends ONE "re-check now" message after commit,
+whoever and however many users it touches. Every server process hears it and
+re-validates its own sockets in one database pass
+(:mod:`shop_manager.revalidation`), so the request that saved the change does
+no per-user work. If the message is lost, the periodic re-check
+(``REVALIDATE_SECONDS``) closes the sockets anyway.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from importlib import import_module
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.contrib.auth import get_user_model, user_logged_out
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY, get_user_model, user_logged_out
 from django.contrib.auth.models import Group
 from django.db import transaction
-from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
+from django.utils import timezone
 
 from shop_manager.conf import get_config
-from shop_manager.groups import session_group, user_group
-from shop_manager.permissions import get_policy
+from shop_manager.groups import RECHECK_GROUP, session_group
 
-__all__ = ["revoke_groups"]
+__all__ = ["RECHECK", "REVOKED", "request_recheck", "revoke_session"]
 
 logger = logging.getLogger("shop_manager.access")
 
-_REVOKE_TIMEOUT = 2.0
+_SEND_TIMEOUT = 2.0
+# Close the sockets that receive it.
+REVOKED = {"type": "access.revoked"}
+# Re-validate every socket of the process that receives it.
+RECHECK = {"type": "access.recheck"}
 
 
-def revoke_groups(groups: Iterable[str]) -> None:
-    """Tell every socket in ``groups`` to close, after the current commit."""
-    groups = list(groups)
-    if groups:
-        transaction.on_commit(lambda: _send_revocations(groups), robust=True)
+def revoke_session(session_key: str) -> None:
+    """Close every socket opened by this session, after the current commit."""
+    group = session_group(session_key)
+    transaction.on_commit(lambda: _send(group, REVOKED), robust=True)
 
 
-def _send_revocations(groups: list[str]) -> None:
+class _RecheckBroadcast:
+    """One pending "re-check now" message for one transaction."""
+
+    sent = False
+
+    def __call__(self) -> None:
+        self.sent = True
+        _send(RECHECK_GROUP, RECHECK)
+
+
+def request_recheck(using: str | None = None) -> None:
+    """Ask every server process to re-validate its sockets, after commit.
+
+    However many changes a transaction makes, it sends one message: saving a
+    group of ten thousand users costs the request one ``group_send``.
+    """
+    connection = transaction.get_connection(using)
+    # run_on_commit holds this transaction's callbacks; a rolled-back
+    # savepoint takes its own out, so a pending broadcast here will still run.
+    for _, callback, _ in connection.run_on_commit:
+        if isinstance(callback, _RecheckBroadcast) and not callback.sent:
+            return
+    transaction.on_commit(_RecheckBroadcast(), using=using, robust=True)
+
+
+def _send(group: str, message: dict[str, Any]) -> None:
     layer = get_channel_layer(get_config()["CHANNEL_LAYER"])
     if layer is None:
         return
-
-    async def send_all() -> None:
-        for group in groups:
-            await layer.group_send(group, {"type": "access.revoked"})
-
     try:
-        async_to_sync(asyncio.wait_for)(send_all(), _REVOKE_TIMEOUT)
+        async_to_sync(asyncio.wait_for)(layer.group_send(group, message), _SEND_TIMEOUT)
     except Exception:
+        # Never the save's problem: the periodic re-check catches up.
         logger.exception(
-            "Could not close dashboard sockets for %s; the re-check will.", groups
+            "Could not send %s to %s; dashboard sockets are re-checked every "
+            "REVALIDATE_SECONDS anyway.",
+            message["type"],
+            group,
         )
-
-
-def _revoke_users_who_cannot_watch(users: Iterable[Any]) -> None:
-    policy = get_policy()
-    revoke_groups(user_group(user.pk) for user in users if not policy.can_watch(user))
 
 
 @receiver(user_logged_out, dispatch_uid="shop_manager.revoke_on_logout")
 def _on_logout(request: Any, **kwargs: Any) -> None:
     session_key = getattr(getattr(request, "session", None), "session_key", None)
     if session_key:
-        revoke_groups([session_group(session_key)])
+        revoke_session(session_key)
 
 
 def _on_user_saved(
-    instance: Any, raw: bool = False, update_fields: Any = None, **kwargs: Any
+    created: bool,
+    raw: bool = False,
+    update_fields: Any = None,
+    using: str | None = None,
+    **kwargs: Any,
 ) -> None:
-    # Logging in saves last_login, which changes nobody's access.
-    if not raw and set(update_fields or ()) != {"last_login"}:
-        # A fresh instance: permission caches on the saved one may be stale.
-        _revoke_users_who_cannot_watch(
-            type(instance)._default_manager.filter(pk=instance.pk)
-        )
+    # A new user has no sockets; logging in saves last_login, which changes
+    # nobody's access.
+    if not created and not raw and set(update_fields or ()) != {"last_login"}:
+        request_recheck(using)
 
 
-def _on_user_deleted(instance: Any, **kwargs: Any) -> None:
-    revoke_groups([user_group(instance.pk)])
+def _on_group_saved(
+    created: bool, raw: bool = False, using: str | None = None, **kwargs: Any
+) -> None:
+    # A policy may look at group names; a new group has no members yet.
+    if not created and not raw:
+        request_recheck(using)
+
+
+def _on_deleted(using: str | None = None, **kwargs: Any) -> None:
+    request_recheck(using)
+
+
+def _on_session_deleted(instance: Any, using: str | None = None, **kwargs: Any) -> None:
+    # Only a live, logged-in session can have opened a socket. Logging in
+    # deletes the visitor's anonymous session, and clearsessions expired
+    # ones (which fail the re-check anyway): neither is worth a broadcast.
+    if instance.expire_date > timezone.now() and SESSION_KEY in instance.get_decoded():
+        request_recheck(using)
 
 
 def _on_membership_changed(
-    instance: Any,
-    action: str,
-    reverse: bool,
-    model: Any,
-    pk_set: set[Any] | None,
-    **kwargs: Any,
+    action: str, using: str | None = None, **kwargs: Any
 ) -> None:
-    if not action.startswith("post_"):
-        return
-    User = get_user_model()
-    manager = User._default_manager
-    if model is User:  # group.user_set / permission.user_set changed
-        users: Any = manager.filter(pk__in=pk_set or ())
-    elif isinstance(instance, User):  # user.groups / user.user_permissions changed
-        users = manager.filter(pk=instance.pk)
-    elif isinstance(instance, Group):  # group.permissions changed
-        users = manager.filter(groups=instance)
-    else:  # permission.group_set changed
-        users = manager.filter(groups__pk__in=pk_set or ()).distinct()
-    _revoke_users_who_cannot_watch(users)
+    if action.startswith("post_"):
+        request_recheck(using)
 
 
-def _on_group_deleting(instance: Group, **kwargs: Any) -> None:
-    # Deleting a group drops its memberships without m2m_changed: remember who
-    # was in it, and re-check them once it is gone (same transaction).
-    instance._shop_manager_member_pks = list(  # type: ignore[attr-defined]
-        get_user_model()
-        ._default_manager.filter(groups=instance)
-        .values_list("pk", flat=True)
-    )
-
-
-def _on_group_deleted(instance: Group, **kwargs: Any) -> None:
-    member_pks = getattr(instance, "_shop_manager_member_pks", None)
-    if member_pks:
-        _revoke_users_who_cannot_watch(
-            get_user_model()._default_manager.filter(pk__in=member_pks)
-        )
+def _session_model() -> Any:
+    """The database model of the configured session engine, if it has one."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    get_model_class = getattr(store, "get_model_class", None)
+    return get_model_class() if get_model_class is not None else None
 
 
 def connect_receivers() -> None:
-    """Hook the user model (swappable, so only known at ready())."""
+    """Hook the user and session models (both configurable, so only known at
+    ready())."""
     User = get_user_model()
     post_save.connect(
-        _on_user_saved, sender=User, dispatch_uid="shop_manager.revoke_on_user_save"
+        _on_user_saved, sender=User, dispatch_uid="shop_manager.recheck_on_user_save"
     )
     post_delete.connect(
-        _on_user_deleted, sender=User, dispatch_uid="shop_manager.revoke_on_user_delete"
+        _on_deleted, sender=User, dispatch_uid="shop_manager.recheck_on_user_delete"
     )
-    pre_delete.connect(
-        _on_group_deleting, sender=Group, dispatch_uid="shop_manager.group_deleting"
+    post_save.connect(
+        _on_group_saved, sender=Group, dispatch_uid="shop_manager.recheck_on_group_save"
     )
+    # Deleting a group drops its memberships without m2m_changed.
     post_delete.connect(
-        _on_group_deleted, sender=Group, dispatch_uid="shop_manager.group_deleted"
+        _on_deleted, sender=Group, dispatch_uid="shop_manager.recheck_on_group_delete"
     )
+    # Also sent per row by QuerySet.delete(), clearsessions included: once a
+    # model has delete receivers, Django fetches the rows and sends them.
+    session_model = _session_model()
+    if session_model is not None:
+        post_delete.connect(
+            _on_session_deleted,
+            sender=session_model,
+            dispatch_uid="shop_manager.recheck_on_session_delete",
+        )
     for through in (
         getattr(User, "groups", None),
         getattr(User, "user_permissions", None),
@@ -149,5 +178,5 @@ def connect_receivers() -> None:
             m2m_changed.connect(
                 _on_membership_changed,
                 sender=through.through,
-                dispatch_uid=f"shop_manager.revoke_on_m2m.{through.through._meta.label}",
+                dispatch_uid=f"shop_manager.recheck_on_m2m.{through.through._meta.label}",
             )

@@ -14,7 +14,7 @@ from shop_manager.client_frames import after_from_query_string, parse_client_fra
 from shop_manager.conf import get_config
 from shop_manager.fanout import fanout_for_running_loop
 from shop_manager.feed import batch_after, latest_event_id
-from shop_manager.groups import session_group, user_group
+from shop_manager.groups import session_group
 from shop_manager.heartbeat import ticker_for_running_loop
 from shop_manager.permissions import get_policy
 
@@ -46,6 +46,8 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
     user_pk: Any = None
     # Whether this user may see cost fields; frames leave them out otherwise.
     sees_costs: bool = False
+    # The session that opened the socket: the socket lives no longer than it.
+    session_key: str | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -64,10 +66,12 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
             return
         self.user_pk = user.pk
         self.sees_costs = await database_sync_to_async(get_policy().can_see_costs)(user)
-        self.joined = [user_group(user.pk)]
-        session_key = getattr(self.scope.get("session"), "session_key", None)
-        if session_key:
-            self.joined.append(session_group(session_key))
+        self.session_key = (
+            getattr(self.scope.get("session"), "session_key", None) or None
+        )
+        if self.session_key:
+            # Logging out closes this session's sockets at once.
+            self.joined = [session_group(self.session_key)]
         # Join before replaying, so nothing committed meanwhile falls in a gap;
         # the client drops ids it already has.
         for group in self.joined:

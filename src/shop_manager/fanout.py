@@ -7,18 +7,22 @@ hands the already-serialised frame to each local socket's outbox, so the
 per-socket work per event is one ``put_nowait`` and one websocket write, in
 that socket's own task (a slow client delays only itself). A socket whose user
 may not see costs gets the message's ``redacted`` text, serialised once too.
+
+The same channel hears the "re-check now" broadcasts (``access.recheck``) and
+hands them to ``on_recheck`` (the process's heartbeat ticker).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
 
 from shop_manager.conf import get_config
-from shop_manager.groups import DASHBOARD_GROUP
+from shop_manager.groups import DASHBOARD_GROUP, RECHECK_GROUP
 from shop_manager.loops import per_event_loop
 
 __all__ = ["LocalFanout", "fanout_for_running_loop"]
@@ -27,6 +31,8 @@ logger = logging.getLogger("shop_manager.fanout")
 
 # After a layer error (Redis down), wait this long before subscribing again.
 RETRY_SECONDS = 1.0
+# The groups this process's channel belongs to.
+GROUPS = (DASHBOARD_GROUP, RECHECK_GROUP)
 
 
 class Recipient(Protocol):
@@ -42,6 +48,8 @@ class LocalFanout:
         self.channel: str | None = None
         self._reader: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        # Called when some process asks every process to re-check its sockets.
+        self.on_recheck: Callable[[], None] | None = None
 
     @property
     def layer(self) -> Any:
@@ -67,20 +75,23 @@ class LocalFanout:
             channel, self.channel = self.channel, None
             if channel is not None:
                 try:
-                    await self.layer.group_discard(DASHBOARD_GROUP, channel)
+                    for group in GROUPS:
+                        await self.layer.group_discard(group, channel)
                 except Exception:  # Redis gone: the entry expires on its own.
                     logger.warning(
-                        "Could not leave the dashboard group.", exc_info=True
+                        "Could not leave the dashboard groups.", exc_info=True
                     )
 
     async def refresh(self) -> None:
-        """Re-join the group, as the list layer expires memberships after a day."""
+        """Re-join the groups, as the list layer expires memberships after a day."""
         if self.channel is not None:
-            await self.layer.group_add(DASHBOARD_GROUP, self.channel)
+            for group in GROUPS:
+                await self.layer.group_add(group, self.channel)
 
     async def _subscribe(self) -> None:
         self.channel = await self.layer.new_channel()
-        await self.layer.group_add(DASHBOARD_GROUP, self.channel)
+        for group in GROUPS:
+            await self.layer.group_add(group, self.channel)
 
     async def _read(self) -> None:
         while True:
@@ -99,6 +110,9 @@ class LocalFanout:
                     await self._subscribe()
                 except Exception:
                     logger.debug("Still no channel layer.", exc_info=True)
+                else:
+                    # A re-check broadcast may have been lost meanwhile.
+                    self._recheck()
                 continue
             text = message.get("text")
             if message.get("type") == "product.event" and isinstance(text, str):
@@ -106,6 +120,12 @@ class LocalFanout:
                 redacted = message.get("redacted", text)
                 for recipient in list(self.recipients):
                     recipient.deliver(text if recipient.sees_costs else redacted)
+            elif message.get("type") == "access.recheck":
+                self._recheck()
+
+    def _recheck(self) -> None:
+        if self.on_recheck is not None:
+            self.on_recheck()
 
 
 fanout_for_running_loop = per_event_loop(LocalFanout)

@@ -3,16 +3,17 @@ access receivers."""
 
 from __future__ import annotations
 
-from typing import Any
+import hashlib
 
-__all__ = ["DASHBOARD_GROUP", "session_group", "user_group"]
+__all__ = ["DASHBOARD_GROUP", "RECHECK_GROUP", "session_group"]
 
 DASHBOARD_GROUP = "shop_manager.products"
-
-
-def user_group(user_pk: Any) -> str:
-    return f"shop_manager.user.{user_pk}"
+# Every server process listens here and re-validates its own sockets when told.
+RECHECK_GROUP = "shop_manager.revalidate"
 
 
 def session_group(session_key: str) -> str:
-    return f"shop_manager.session.{session_key}"
+    # Hashed: a session key is a credential and must not show in Redis; and a
+    # signed-cookie "key" (the whole cookie) is no valid group name.
+    digest = hashlib.sha256(session_key.encode()).hexdigest()
+    return f"shop_manager.session.{digest}"

@@ -2,9 +2,11 @@
 
 Every ``HEARTBEAT_SECONDS`` it reads the latest logged id once and sends it to
 every socket, so a client notices events lost in transit even when nothing new
-happens. Every ``REVALIDATE_SECONDS`` it re-checks, with one query for all
-sockets, that each user may still watch: the backstop for a revocation whose
-channel-layer message was lost.
+happens. It re-validates every socket (:mod:`shop_manager.revalidation`: the
+user may still watch and the session that opened the socket still logs them
+in) when a "re-check now" broadcast arrives (:mod:`shop_manager.access`), a
+burst of them coalesced into one pass, and every ``REVALIDATE_SECONDS`` as the
+backstop for a broadcast that was lost.
 """
 
 from __future__ import annotations
@@ -16,21 +18,26 @@ import time
 from typing import Any, Protocol
 
 from channels.db import database_sync_to_async
-from django.contrib.auth import get_user_model
 
 from shop_manager.conf import get_config
 from shop_manager.fanout import fanout_for_running_loop
 from shop_manager.feed import latest_event_id
 from shop_manager.loops import per_event_loop
-from shop_manager.permissions import get_policy
+from shop_manager.revalidation import still_valid
 
-__all__ = ["Ticker", "ticker_for_running_loop"]
+__all__ = ["RECHECK_DELAY", "Ticker", "ticker_for_running_loop"]
 
 logger = logging.getLogger("shop_manager.heartbeat")
+
+# How long a "re-check now" waits for more of its burst (a transaction deleting
+# a hundred sessions commits them together; a script saving users one by one
+# sends one broadcast each) before the one pass that answers them all.
+RECHECK_DELAY = 0.25
 
 
 class Watcher(Protocol):
     user_pk: Any
+    session_key: str | None
 
     async def send(
         self, text_data: str | None = None, bytes_data: bytes | None = None
@@ -43,6 +50,8 @@ class Ticker:
         self.watchers: set[Watcher] = set()
         self._task: asyncio.Task[None] | None = None
         self._last_revalidated = time.monotonic()
+        self._recheck_wanted = False
+        self._recheck_task: asyncio.Task[None] | None = None
 
     def add(self, watcher: Watcher) -> None:
         self.watchers.add(watcher)
@@ -52,15 +61,36 @@ class Ticker:
     def discard(self, watcher: Watcher) -> None:
         self.watchers.discard(watcher)
         # Nobody left to tell: stop now rather than at the next tick. Not from
-        # inside the ticker itself (a revocation it is carrying out): its loop
+        # inside the task itself (a revocation it is carrying out): its loop
         # ends on its own once the socket is closed.
-        if (
-            not self.watchers
-            and self._task is not None
-            and self._task is not asyncio.current_task()
-        ):
-            self._task.cancel()
+        if self.watchers:
+            return
+        current = asyncio.current_task()
+        for task in (self._task, self._recheck_task):
+            if task is not None and task is not current:
+                task.cancel()
+        if self._task is not current:
             self._task = None
+
+    def recheck_soon(self) -> None:
+        """Re-validate every socket shortly; a burst of calls makes one pass."""
+        self._recheck_wanted = True
+        if self.watchers and (self._recheck_task is None or self._recheck_task.done()):
+            self._recheck_task = asyncio.get_running_loop().create_task(self._recheck())
+
+    async def _recheck(self) -> None:
+        # A call that arrives while a pass reads the database may be about a
+        # change that pass did not see: it makes one more.
+        while self._recheck_wanted and self.watchers:
+            await asyncio.sleep(RECHECK_DELAY)
+            self._recheck_wanted = False
+            try:
+                await self.revalidate()
+            except Exception:
+                logger.exception(
+                    "Could not re-check the dashboard sockets; the periodic "
+                    "re-check will."
+                )
 
     async def _run(self) -> None:
         while self.watchers:
@@ -92,21 +122,31 @@ class Ticker:
             time.monotonic() - self._last_revalidated
             >= get_config()["REVALIDATE_SECONDS"]
         ):
-            self._last_revalidated = time.monotonic()
             await self.revalidate()
 
     async def revalidate(self) -> None:
-        user_pks = {watcher.user_pk for watcher in self.watchers}
-        allowed = await database_sync_to_async(_still_allowed)(user_pks)
-        for watcher in list(self.watchers):
-            if watcher.user_pk not in allowed:
+        """Close, with one database pass, every socket that may not stay open."""
+        self._last_revalidated = time.monotonic()
+        watchers = list(self.watchers)
+        if not watchers:
+            return
+        valid = await database_sync_to_async(still_valid)(
+            {(watcher.user_pk, watcher.session_key) for watcher in watchers}
+        )
+        for watcher in watchers:
+            # Skip one that closed meanwhile (or that another pass revoked).
+            if (
+                watcher in self.watchers
+                and (watcher.user_pk, watcher.session_key) not in valid
+            ):
                 await watcher.revoke()
 
 
-def _still_allowed(user_pks: set[Any]) -> set[Any]:
-    policy = get_policy()
-    users = get_user_model()._default_manager.filter(pk__in=user_pks)
-    return {user.pk for user in users if policy.can_watch(user)}
+def _ticker_for_this_loop() -> Ticker:
+    ticker = Ticker()
+    # The fan-out's channel hears the "re-check now" broadcasts for this process.
+    fanout_for_running_loop().on_recheck = ticker.recheck_soon
+    return ticker
 
 
-ticker_for_running_loop = per_event_loop(Ticker)
+ticker_for_running_loop = per_event_loop(_ticker_for_this_loop)

@@ -359,6 +359,26 @@ class FeedClient:
             assert frame["type"] == "heartbeat", f"unexpected frame {frame}"
             self.heartbeats.append(frame["last_id"])
 
+    def closed_with(self, timeout: float) -> int:
+        """Read until the server closes the socket and return its close code;
+        any frame but a heartbeat on the way fails the test."""
+        from websockets.exceptions import ConnectionClosed
+
+        deadline = time.monotonic() + timeout
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                raw = self.connection.recv(timeout=remaining)
+            except TimeoutError:
+                break
+            except ConnectionClosed as closed:
+                if closed.rcvd is None:
+                    raise AssertionError("closed without a close frame") from closed
+                return int(closed.rcvd.code)
+            frame = json.loads(raw)
+            assert frame["type"] == "heartbeat", f"unexpected frame {frame}"
+            self.heartbeats.append(frame["last_id"])
+        raise AssertionError(f"the socket was still open after {timeout} s")
+
     def only_heartbeats_for(self, seconds: float) -> None:
         """Read for ``seconds``; fail on anything but heartbeats or a close."""
         from websockets.exceptions import ConnectionClosed

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from shop_manager.consumers import CLOSE_FORBIDDEN
 from shop_manager.feed import latest_event_id
 from shop_manager.models import Product
 from tests.e2e.support import HttpSession, dashboard_socket, product_form
@@ -41,3 +42,40 @@ def test_change_posted_to_one_server_reaches_a_dashboard_on_another(
     assert event["actor"] == "staff"
     assert event["message"] == "Product 'Tea' was updated: quantity 4 → 9"
     assert event["id"] == latest_event_id()
+
+
+def test_a_password_change_closes_the_users_sockets_on_every_server(
+    start_servers, staff_user, django_user_model
+):
+    """Attack: a stolen session watches through another server process than
+    the one the owner uses. Safe: changing the password closes the user's
+    sockets on every process (one broadcast over Redis), and only theirs."""
+    server_a, server_b = start_servers("a", "b")
+    django_user_model.objects.create_user(
+        username="other", password="other-pass", is_staff=True
+    )
+    owner, thief, other = (
+        HttpSession(server_a.url),
+        HttpSession(server_b.url),
+        HttpSession(server_b.url),
+    )
+    owner.log_in("staff", "staff-pass")
+    thief.log_in("staff", "staff-pass")
+    other.log_in("other", "other-pass")
+    after = latest_event_id()
+
+    with (
+        dashboard_socket(server_a, owner, after=after) as owners_feed,
+        dashboard_socket(server_b, thief, after=after) as thiefs_feed,
+        dashboard_socket(server_b, other, after=after) as others_feed,
+    ):
+        for feed in (owners_feed, thiefs_feed, others_feed):
+            feed.next_frame("batch", timeout=5)
+
+        staff_user.set_password("a-new-and-long-passphrase")
+        staff_user.save()
+
+        assert owners_feed.closed_with(timeout=5) == CLOSE_FORBIDDEN
+        assert thiefs_feed.closed_with(timeout=5) == CLOSE_FORBIDDEN
+        Product.objects.create(name="Tea", price=Decimal("3.50"), quantity=4)
+        assert others_feed.next_frame("event", timeout=5)["action"] == "created"

@@ -1,10 +1,54 @@
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
+from channels.testing import WebsocketCommunicator
+from django.test import Client, override_settings
 
 from tests.example_site import migrate, migrated_copy
+from tests.security.helpers import (
+    IN_MEMORY_LAYER,
+    REDIS_LAYERS,
+    channel_layers,
+    communicator,
+)
+
+OpenSocket = Callable[[Client], Awaitable[WebsocketCommunicator]]
+
+
+@pytest.fixture(
+    params=[
+        IN_MEMORY_LAYER,
+        *(pytest.param(backend, marks=pytest.mark.redis) for backend in REDIS_LAYERS),
+    ],
+    ids=["memory", "redis", "redis-pubsub"],
+)
+def any_layer(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Run the test on the in-memory layer and on both channels-redis layers."""
+    with override_settings(CHANNEL_LAYERS=channel_layers(request.param)):
+        yield request.param
+
+
+@pytest_asyncio.fixture
+async def open_socket() -> AsyncIterator[OpenSocket]:
+    """Open a dashboard socket for a logged-in client (its first heartbeat
+    read); every socket opened is disconnected at the end."""
+    opened: list[WebsocketCommunicator] = []
+
+    async def open_for(client: Client) -> WebsocketCommunicator:
+        socket = communicator(client)
+        opened.append(socket)
+        connected, _ = await socket.connect(timeout=5)
+        assert connected
+        assert (await socket.receive_json_from(timeout=5))["type"] == "heartbeat"
+        return socket
+
+    yield open_for
+    for socket in opened:
+        await socket.disconnect()
 
 
 @pytest.fixture(scope="session")
