@@ -37,7 +37,9 @@ def test_pages_forbid_framing_and_sniffing(role, url):
     client = client_for(role)
 
     response = client.get(
-        url.format(detail=item.get_absolute_url(), delete=f"/products/{item.slug}/delete")
+        url.format(
+            detail=item.get_absolute_url(), delete=f"/products/{item.slug}/delete"
+        )
     )
 
     assert response.status_code in {200, 403}
