@@ -18,6 +18,7 @@ from channels.layers import get_channel_layer
 
 from shop_manager.conf import get_config
 from shop_manager.groups import DASHBOARD_GROUP
+from shop_manager.layer_buffers import forget_channel
 from shop_manager.loops import per_event_loop
 
 __all__ = ["LocalFanout", "fanout_for_running_loop"]
@@ -58,10 +59,12 @@ class LocalFanout:
             if self.recipients or self._reader is None:
                 return
             # Nobody left here: stop listening rather than buffer for no one.
-            self._reader.cancel()
-            self._reader = None
+            reader, self._reader = self._reader, None
+            reader.cancel()
+            await asyncio.wait({reader})
             channel, self.channel = self.channel, None
             if channel is not None:
+                forget_channel(self.layer, channel)
                 try:
                     await self.layer.group_discard(DASHBOARD_GROUP, channel)
                 except Exception:  # Redis gone: the entry expires on its own.
