@@ -9,6 +9,7 @@ import tracemalloc
 from typing import Any
 
 import pytest
+import redis
 from channels.db import database_sync_to_async
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from channels_redis.core import RedisChannelLayer
@@ -37,20 +38,21 @@ MEMORY_BOUND = 64 * 1024
 
 def layer_state() -> Any:
     """What the channel layer holds for sockets: the in-memory layer's groups
-    and channels, or the number of Redis keys under this run's prefix."""
+    and channels, or channels-redis' local receive queues and the number of
+    Redis keys under this run's prefix."""
     layer = get_channel_layer()
     if isinstance(layer, InMemoryChannelLayer):
         groups = {group: set(members) for group, members in layer.groups.items()}
         return groups, set(layer.channels)
     if isinstance(layer, RedisChannelLayer):
-        import redis
-
-        prefix = layer.prefix
         connection = redis.Redis.from_url(settings.REDIS_URL)
         try:
-            return sum(1 for _ in connection.scan_iter(match=f"{prefix}*", count=1000))
+            keys = sum(
+                1 for _ in connection.scan_iter(match=f"{layer.prefix}*", count=1000)
+            )
         finally:
             connection.close()
+        return set(layer.receive_buffer), keys
     pytest.skip(f"no state to inspect in {type(layer).__name__}")
 
 
