@@ -52,8 +52,16 @@ demo: venv
 	@echo
 	$(MANAGE) runserver $(HOST):$(PORT)
 
+# Each tox env writes how many security and fault cases it ran here
+# (tests/conftest.py); tox hides a passing env's output, so print them after.
+CASE_COUNTS := .tox/case-counts
+
 test: venv
-	$(BIN)/tox run-parallel --parallel-no-spinner --parallel 2 $(TOX_ARGS)
+	rm -rf $(CASE_COUNTS)
+	$(BIN)/tox run-parallel --parallel-no-spinner --parallel 2 $(TOX_ARGS); status=$$?; \
+	for f in $(CASE_COUNTS)/*.txt; do \
+		[ -e "$$f" ] && printf '%s: %s\n' "$$(basename "$$f" .txt)" "$$(cat "$$f")"; \
+	done; exit $$status
 
 lint: venv
 	$(BIN)/ruff check .

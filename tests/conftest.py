@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,11 +13,26 @@ from django.conf import settings
 from shop_manager.models import Product
 from tests import services
 
+TESTS = Path(__file__).parent
+# Folders whose tests form a suite, and the marker each suite's tests get.
+SUITES = {"security": "security", "faults": "fault"}
+# Written here as well as printed, so `make test` can show every tox env's line.
+COUNTS_DIR = "SHOP_MANAGER_CASE_COUNTS"
+
 
 def pytest_collection_modifyitems(
     config: pytest.Config, items: list[pytest.Item]
 ) -> None:
-    """In the PostgreSQL envs, skip everything (fail under CI) if it is down."""
+    """Mark the suites' tests by folder; in the PostgreSQL envs, skip
+    everything (fail under CI) if PostgreSQL is down."""
+    for item in items:
+        folder = (
+            item.path.relative_to(TESTS).parts[0]
+            if item.path.is_relative_to(TESTS)
+            else ""
+        )
+        if folder in SUITES:
+            item.add_marker(SUITES[folder])
     if settings.DB_BACKEND != "postgres" or services.reachable(
         *services.postgres_address()
     ):
@@ -85,3 +102,35 @@ def _fresh_channel_layers() -> Iterator[None]:
     closed mid-receive leaves held, which broke the next test's receive."""
     yield
     channel_layers.backends.clear()
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """Say how many security and fault cases ran, on a line of its own that
+    does not look like pytest's summary."""
+    outcomes: dict[str, dict[str, set[str]]] = {suite: {} for suite in SUITES.values()}
+    for outcome in ("passed", "failed", "error", "skipped", "xfailed", "xpassed"):
+        for report in terminalreporter.stats.get(outcome, []):
+            for suite, seen in outcomes.items():
+                if suite in getattr(report, "keywords", {}):
+                    seen.setdefault(outcome, set()).add(report.nodeid)
+    totals = {
+        suite: len(set().union(*seen.values())) for suite, seen in outcomes.items()
+    }
+    if not any(totals.values()):
+        return
+    details = "; ".join(
+        f"{suite}: "
+        + ", ".join(f"{len(ids)} {outcome}" for outcome, ids in seen.items())
+        for suite, seen in outcomes.items()
+        if seen
+    )
+    line = (
+        f"shop_manager: {totals['security']} security cases and "
+        f"{totals['fault']} fault cases ran ({details})"
+    )
+    terminalreporter.write_line(line)
+    directory = os.environ.get(COUNTS_DIR)
+    if directory:
+        name = os.environ.get("TOX_ENV_NAME", "pytest")
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        (Path(directory) / f"{name}.txt").write_text(line + "\n")

@@ -16,6 +16,7 @@ from shop_manager.fanout import fanout_for_running_loop
 from shop_manager.feed import batch_after, latest_event_id
 from shop_manager.groups import session_group
 from shop_manager.heartbeat import ticker_for_running_loop
+from shop_manager.layer_buffers import forget_channel
 from shop_manager.permissions import get_policy
 
 __all__ = ["CLOSE_FORBIDDEN", "ProductFeedConsumer"]
@@ -56,6 +57,14 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
         # Frames from the process-wide fan-out, written by this socket's own task.
         self.outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=OUTBOX_SIZE)
         self.writer: asyncio.Task[None] | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # Channels has cancelled and awaited this socket's receive by now.
+            if getattr(self, "channel_layer", None) is not None:
+                forget_channel(self.channel_layer, self.channel_name)
 
     async def connect(self) -> None:
         user = self.scope.get("user")

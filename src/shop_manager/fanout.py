@@ -23,6 +23,7 @@ from channels.layers import get_channel_layer
 
 from shop_manager.conf import get_config
 from shop_manager.groups import DASHBOARD_GROUP, RECHECK_GROUP
+from shop_manager.layer_buffers import forget_channel
 from shop_manager.loops import per_event_loop
 
 __all__ = ["LocalFanout", "fanout_for_running_loop"]
@@ -70,10 +71,12 @@ class LocalFanout:
             if self.recipients or self._reader is None:
                 return
             # Nobody left here: stop listening rather than buffer for no one.
-            self._reader.cancel()
-            self._reader = None
+            reader, self._reader = self._reader, None
+            reader.cancel()
+            await asyncio.wait({reader})
             channel, self.channel = self.channel, None
             if channel is not None:
+                forget_channel(self.layer, channel)
                 try:
                     for group in GROUPS:
                         await self.layer.group_discard(group, channel)
