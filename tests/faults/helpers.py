@@ -17,6 +17,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.db import connections
 from django.test import Client
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from tests.e2e.support import RedisServer, free_port
 
@@ -49,12 +50,19 @@ class FreezableRedis(RedisServer):
 def redis_layers(backend: str, url: str, prefix: str) -> dict[str, Any]:
     """``CHANNEL_LAYERS`` for a channels-redis layer on ``url``, as
     docs/deployment.md configures it (socket_timeout above channels-redis' 5 s
-    blocking reads)."""
+    blocking reads; a command on a connection Redis dropped is retried once
+    on a new one)."""
     return {
         "default": {
             "BACKEND": backend,
             "CONFIG": {
-                "hosts": [{"address": url, "socket_timeout": 30}],
+                "hosts": [
+                    {
+                        "address": url,
+                        "socket_timeout": 30,
+                        "retry_on_error": [RedisConnectionError],
+                    }
+                ],
                 "prefix": prefix,
             },
         }
