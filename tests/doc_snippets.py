@@ -13,6 +13,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 DOCS_DIR = ROOT / "docs"
 INSTALLATION = DOCS_DIR / "installation.md"
+DEPLOYMENT = DOCS_DIR / "deployment.md"
 HOST_FILE = re.compile(r"# mysite/(settings|urls|asgi)\.py\b")
 
 
@@ -60,3 +61,9 @@ def apply_host_files(package: Path, files: dict[str, str]) -> None:
         settings_file.write("\n\n" + files["settings"])
     (package / "urls.py").write_text(files["urls"])
     (package / "asgi.py").write_text(files["asgi"])
+
+
+def labelled_block(doc: Path, label: str) -> str:
+    """The one ```python block of ``doc`` whose first line starts with ``label``."""
+    [block] = [block for block in python_blocks(doc) if block.startswith(label)]
+    return block
