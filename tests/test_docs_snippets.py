@@ -16,31 +16,24 @@ import re
 import subprocess
 import symtable
 import sys
-import textwrap
 from pathlib import Path
 
 import django
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.doc_snippets import (
+    INSTALLATION,
+    ROOT,
+    apply_host_files,
+    host_file,
+    host_files,
+    python_blocks,
+)
+
 DOCS = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md")])
-INSTALL_GUIDES = [ROOT / "README.md", ROOT / "docs" / "installation.md"]
-FENCE = re.compile(r"^( *)```python\n(.*?)^\1```", re.MULTILINE | re.DOTALL)
-HOST_FILE = re.compile(r"# mysite/(settings|urls|asgi)\.py\b")
+INSTALL_GUIDES = [ROOT / "README.md", INSTALLATION]
 # What the generated site must do, run inside it by its own Python.
 SITE_SCRIPT = Path(__file__).with_name("docs_site_script.py")
-
-
-def python_blocks(doc: Path) -> list[str]:
-    return [
-        textwrap.dedent(match.group(2)) for match in FENCE.finditer(doc.read_text())
-    ]
-
-
-def host_file(block: str) -> str | None:
-    """``"settings"``, ``"urls"`` or ``"asgi"`` for a labelled host file."""
-    match = HOST_FILE.match(block)
-    return match.group(1) if match else None
 
 
 def startproject_settings_names() -> set[str]:
@@ -104,24 +97,13 @@ def test_the_name_check_catches_a_missing_import():
 
 def build_site(doc: Path, tmp_path: Path) -> Path:
     """A ``startproject`` site with the doc's host files; returns its folder."""
-    files: dict[str, list[str]] = {}
-    for block in python_blocks(doc):
-        kind = host_file(block)
-        if kind:
-            files.setdefault(kind, []).append(block)
-    assert set(files) == {"settings", "urls", "asgi"}, (
-        f"{doc.name} shows every host file a site needs"
-    )
+    files = host_files(doc)
     subprocess.run(
         [sys.executable, "-m", "django", "startproject", "mysite", str(tmp_path)],
         check=True,
         env=site_env(tmp_path),
     )
-    package = tmp_path / "mysite"
-    with (package / "settings.py").open("a") as settings_file:
-        settings_file.write("\n\n" + "\n".join(files["settings"]))
-    (package / "urls.py").write_text("".join(files["urls"]))
-    (package / "asgi.py").write_text("".join(files["asgi"]))
+    apply_host_files(tmp_path / "mysite", files)
     return tmp_path
 
 
@@ -186,3 +168,19 @@ def test_the_template_override_example_restyles_every_page(tmp_path, client, set
     html = client.get("/products/").content.decode()
     assert '<link rel="stylesheet" href="/static/mysite/shop.css">' in html
     assert "Skip to content" in html, "the packaged layout is still there"
+
+
+def test_every_system_check_id_is_documented_and_every_documented_id_exists():
+    """docs/checks.md's table is the one list of check ids: an id the code
+    emits must have a row (what triggers it, how to fix it), and a row must
+    not describe an id the code no longer has."""
+    source = (ROOT / "src" / "shop_manager" / "checks.py").read_text()
+    emitted = set(re.findall(r'id="(shop_manager\.[EW]\d{3})"', source))
+    rows = re.findall(
+        r"^\| `(shop_manager\.[EW]\d{3})` \|",
+        (ROOT / "docs" / "checks.md").read_text(),
+        re.M,
+    )
+    assert len(rows) == len(set(rows)), "an id has two rows"
+    assert emitted, "found the ids in checks.py"
+    assert set(rows) == emitted

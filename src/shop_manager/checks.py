@@ -1,5 +1,5 @@
 """System checks for misconfiguration we can foresee. Ids are documented in
-docs/configuration.md; each has a test."""
+docs/checks.md; each has a test."""
 
 from __future__ import annotations
 
