@@ -14,6 +14,7 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 from django.utils import timezone
 
+from shop_manager.forms import ProductForm
 from shop_manager.models import Product, ProductEvent
 
 pytestmark = pytest.mark.django_db
@@ -346,3 +347,25 @@ def test_every_change_logs_the_version_it_made(make_product):
     assert list(
         ProductEvent.objects.order_by("id").values_list("action", "product_version")
     ) == [("created", 1), ("updated", 2), ("updated", 4)]
+
+
+def test_a_product_deleted_while_saving_is_a_404(
+    staff_client, make_product, monkeypatch
+):
+    """Deleted between loading it and locking it: "not found", not a 500."""
+    tea = make_product()
+    fields = {
+        "name": "Tea",
+        "price": "3.50",
+        "cost_price": "0",
+        "quantity": "4",
+        "version": tea.version,
+    }
+    clean = ProductForm.clean
+
+    def clean_then_delete(form: ProductForm) -> Any:
+        Product.objects.filter(pk=tea.pk).delete()
+        return clean(form)
+
+    monkeypatch.setattr(ProductForm, "clean", clean_then_delete)
+    assert staff_client.post("/products/tea/", fields).status_code == 404

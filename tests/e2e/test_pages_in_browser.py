@@ -55,6 +55,7 @@ def staff_paths(products: list[Product]) -> list[str]:
         "/products/",
         "/products/?q=tea&sort=-price",
         long.get_absolute_url(),
+        f"{long.get_absolute_url()}edit/",
         "/products/create/",
         f"{long.get_absolute_url()}delete",
         "/dashboard/products/",
