@@ -200,7 +200,7 @@ def test_the_detail_page_shows_the_products_history(client, make_product):
     response = client.get(f"/products/{tea.slug}/")
     assert response.status_code == 200
     history = list(response.context["history"])
-    assert [e.action for e in history] == ["updated", "created"]
+    assert [e["action"] for e in history] == ["updated", "created"]
     html = response.content.decode()
     assert 'id="sm-history-title"' in html
     assert "quantity: 4 → 9" in html

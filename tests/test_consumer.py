@@ -140,8 +140,8 @@ async def test_after_replays_exactly_the_missed_events_oldest_first(staff_user):
         assert batch["type"] == "batch"
         assert [e["id"] for e in batch["events"]] == ids[2:]
         assert [e["changes"]["quantity"] for e in batch["events"]] == [
-            {"old": 5, "new": 6},
-            {"old": 6, "new": 7},
+            {"old": 5, "new": 6, "label": "quantity"},
+            {"old": 6, "new": 7, "label": "quantity"},
         ]
         assert (batch["after"], batch["until"], batch["more"]) == (
             ids[1],
@@ -229,6 +229,7 @@ async def test_a_live_event_has_the_documented_shape(staff_user):
             "id",
             "action",
             "time",
+            "time_display",
             "actor",
             "product",
             "changes",
@@ -247,8 +248,8 @@ async def test_a_live_event_has_the_documented_shape(staff_user):
             "url": "/products/tea/",
         }
         assert event["changes"] == {
-            "price": {"old": "3.50", "new": "3.75"},
-            "quantity": {"old": 4, "new": 9},
+            "price": {"old": "3.50", "new": "3.75", "label": "price"},
+            "quantity": {"old": 4, "new": 9, "label": "quantity"},
         }
         assert event["headline"] == "Product 'Tea' was updated"
         assert event["message"] == (

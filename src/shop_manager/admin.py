@@ -5,11 +5,13 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from shop_manager.actors import acting_as
 from shop_manager.models import Product, ProductEvent
-from shop_manager.payloads import describe
+from shop_manager.payloads import describe, time_display
 
 
 class StockFilter(admin.SimpleListFilter):
@@ -63,14 +65,24 @@ class ProductAdmin(ActingUserMixin, admin.ModelAdmin):
 class ProductEventAdmin(admin.ModelAdmin):
     """The change log: browsable, never edited (it is the audit trail)."""
 
-    list_display = ["id", "created", "action", "product_name", "actor_name", "summary"]
+    list_display = ["id", "when", "action", "product_name", "actor_name", "summary"]
     list_filter = ["action", "created"]
     search_fields = ["product_name", "product_slug", "actor_name"]
     date_hierarchy = "created"
     ordering = ["-id"]
 
+    @admin.display(description=_("time"), ordering="created")
+    def when(self, event: ProductEvent) -> SafeString:
+        """The time as the product history and the dashboard show it."""
+        return format_html(
+            '<time datetime="{}">{}</time>',
+            event.created.isoformat(),
+            time_display(event.created),
+        )
+
     @admin.display(description=_("change"))
     def summary(self, event: ProductEvent) -> str:
+        """The sentence the dashboard and the log notifier use."""
         return describe(event)
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -24,7 +24,7 @@ from shop_manager.actors import get_actor
 from shop_manager.models import EDITABLE_FIELDS, Product, ProductEvent
 from shop_manager.payloads import json_safe
 
-__all__ = ["TRACKED_FIELDS", "log_created", "log_event"]
+__all__ = ["TRACKED_FIELDS", "log_created", "log_event", "logged_value"]
 
 # The fields a diff reports.
 TRACKED_FIELDS = EDITABLE_FIELDS
@@ -73,11 +73,9 @@ def log_events(
             product_pk=product.pk,
             product_name=product.name,
             product_slug=product.slug,
+            product_version=product.version,
             changes={
-                field: [
-                    json_safe(_normalise(field, old)),
-                    json_safe(_normalise(field, new)),
-                ]
+                field: [logged_value(field, old), logged_value(field, new)]
                 for field, (old, new) in changes.items()
             },
             actor=actor,
@@ -109,6 +107,12 @@ def _serialise(using: str) -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOG_LOCK_KEY])
+
+
+def logged_value(field: str, value: Any) -> Any:
+    """``value`` of ``field`` as the log stores it, so values compare equal
+    whether they came from a form, the database or the log."""
+    return json_safe(_normalise(field, value))
 
 
 def _normalise(field: str, value: Any) -> Any:

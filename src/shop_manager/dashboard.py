@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import datetime
-from dataclasses import dataclass
 from typing import Any
 
-from django.utils.dateparse import parse_datetime
 from django.views.generic import TemplateView
 
 from shop_manager.conf import get_config
@@ -15,46 +12,7 @@ from shop_manager.models import ProductEvent
 from shop_manager.permissions import get_policy
 from shop_manager.refusals import RefusedPageMixin
 
-__all__ = ["FeedRow", "ProductDashboardView"]
-
-
-@dataclass(frozen=True)
-class FeedRow:
-    """An event as the page shows it before its script runs (or when it never
-    does): the same words dashboard.js renders."""
-
-    id: int
-    action: str
-    time: datetime.datetime | None
-    actor: str | None
-    text: str
-    url: str | None
-    changes: list[str]
-
-    @classmethod
-    def from_payload(cls, payload: dict[str, Any]) -> FeedRow:
-        fields = payload["changes"]
-        # An update lists its fields below its headline, as the script does.
-        listed = payload["action"] == ProductEvent.Action.UPDATED and bool(fields)
-        return cls(
-            id=payload["id"],
-            action=payload["action"],
-            time=parse_datetime(payload["time"]),
-            actor=payload["actor"],
-            text=payload["headline"] if listed else payload["message"],
-            url=payload["product"]["url"],
-            changes=[
-                f"{field.replace('_', ' ')}: {_show(change['old'])} → "
-                f"{_show(change['new'])}"
-                for field, change in fields.items()
-            ]
-            if listed
-            else [],
-        )
-
-
-def _show(value: Any) -> str:
-    return "—" if value in (None, "") else str(value)
+__all__ = ["ProductDashboardView"]
 
 
 class ProductDashboardView(RefusedPageMixin, TemplateView):
@@ -70,8 +28,8 @@ class ProductDashboardView(RefusedPageMixin, TemplateView):
         )
         context.update(
             initial_events=events,
-            # Newest first, like the live feed.
-            initial_rows=[FeedRow.from_payload(event) for event in reversed(events)],
+            # Rendered by includes/events.html, newest first like the live feed.
+            recent_events=events[::-1],
             last_id=events[-1]["id"] if events else 0,
             socket_path=get_config()["WEBSOCKET_PATH"],
             actions=ProductEvent.Action.choices,

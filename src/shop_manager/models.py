@@ -242,6 +242,12 @@ class ProductEvent(models.Model):
     product_pk = models.BigIntegerField(_("product id"))
     product_name = models.CharField(_("product name"), max_length=200)
     product_slug = models.CharField(_("product slug"), max_length=220)
+    # The product's version after this change: a stale edit's conflict page
+    # finds the changes made since the version its form started from. Empty
+    # for events logged before migration 0004.
+    product_version = models.PositiveIntegerField(
+        _("product version"), null=True, blank=True
+    )
     # {"field": [old, new]}, JSON-safe: decimals and dates as strings.
     changes = models.JSONField(_("changes"), default=dict, blank=True)
     actor = models.ForeignKey(

@@ -9,19 +9,29 @@ import json
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
 from django.urls import NoReverseMatch, reverse
+from django.utils import dateformat, timezone
 
-from shop_manager.models import COST_FIELDS, ProductEvent
+from shop_manager.models import COST_FIELDS, Product, ProductEvent
 
 __all__ = [
+    "EVENT_TIME_FORMAT",
     "describe",
     "event_json",
     "event_payload",
+    "field_label",
     "has_cost_changes",
     "headline",
     "json_safe",
+    "show_value",
+    "time_display",
     "visible_changes",
 ]
+
+# How every server-rendered page shows an event's time (Django ``date`` format),
+# in the site's time zone: the history, the dashboard without script, the admin.
+EVENT_TIME_FORMAT = "Y-m-d H:i"
 
 
 def json_safe(value: Any) -> Any:
@@ -54,21 +64,40 @@ def visible_changes(event: ProductEvent, *, with_costs: bool) -> dict[str, list[
     }
 
 
+def field_label(field: str) -> str:
+    """A field's name for people: its verbose name, translated ("cost price").
+
+    A field the model no longer has (in an old log row) shows its own name.
+    """
+    try:
+        return str(Product._meta.get_field(field).verbose_name)
+    except FieldDoesNotExist:
+        return field.replace("_", " ")
+
+
+def show_value(value: Any) -> str:
+    """A logged value for people: empty ones as a dash, so "—" → "3.50" reads."""
+    return "—" if value in (None, "") else str(value)
+
+
+def time_display(moment: datetime.datetime) -> str:
+    """``moment`` in the site's time zone and ``EVENT_TIME_FORMAT``."""
+    if timezone.is_aware(moment):
+        moment = timezone.localtime(moment)
+    return dateformat.format(moment, EVENT_TIME_FORMAT)
+
+
 def describe(event: ProductEvent, *, with_costs: bool = True) -> str:
     """A sentence for people: "Product 'Tea' was updated: quantity 4 → 9"."""
     sentence = headline(event)
     changes = visible_changes(event, with_costs=with_costs)
     if event.action == ProductEvent.Action.UPDATED and changes:
         parts = [
-            f"{field.replace('_', ' ')} {_show(old)} → {_show(new)}"
+            f"{field_label(field)} {show_value(old)} → {show_value(new)}"
             for field, (old, new) in changes.items()
         ]
         sentence += ": " + ", ".join(parts)
     return sentence
-
-
-def _show(value: Any) -> str:
-    return "—" if value in (None, "") else str(value)
 
 
 def product_url(event: ProductEvent) -> str | None:
@@ -84,13 +113,18 @@ def product_url(event: ProductEvent) -> str | None:
 
 def event_payload(event: ProductEvent, *, with_costs: bool = True) -> dict[str, Any]:
     """The ``event`` frame; ``with_costs=False`` leaves out cost-field diffs
-    (an update of costs alone then reads "was updated", with no values)."""
+    (an update of costs alone then reads "was updated", with no values).
+
+    Each change carries its field's ``label`` and the event its
+    ``time_display``, so every page words and dates an event the same way.
+    """
     changes = visible_changes(event, with_costs=with_costs)
     return {
         "type": "event",
         "id": event.pk,
         "action": event.action,
         "time": event.created.isoformat(),
+        "time_display": time_display(event.created),
         "actor": event.actor_name or None,
         "product": {
             "id": event.product_pk,
@@ -99,7 +133,8 @@ def event_payload(event: ProductEvent, *, with_costs: bool = True) -> dict[str, 
             "url": product_url(event),
         },
         "changes": {
-            field: {"old": old, "new": new} for field, (old, new) in changes.items()
+            field: {"old": old, "new": new, "label": field_label(field)}
+            for field, (old, new) in changes.items()
         },
         "headline": headline(event),
         "message": describe(event, with_costs=with_costs),

@@ -25,6 +25,11 @@ urlpatterns = [
         name="product-detail",
     ),
     path(
+        "products/<uslug:slug>/edit/",
+        views.ProductEditView.as_view(),
+        name="product-edit",
+    ),
+    path(
         "products/<uslug:slug>/delete",
         views.ProductDeleteView.as_view(),
         name="product-delete",

@@ -1,4 +1,5 @@
-"""Product pages: list, detail (POST updates), create and delete."""
+"""Product pages: list, detail (POST updates, as it always has), edit, create
+and delete."""
 
 from __future__ import annotations
 
@@ -12,13 +13,20 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.generic import CreateView, DeleteView, ListView, UpdateView
+from django.views.generic import (
+    CreateView,
+    DeleteView,
+    DetailView,
+    ListView,
+    UpdateView,
+)
 
 from shop_manager.actors import acting_as
 from shop_manager.conf import get_config
+from shop_manager.conflicts import find_conflict
 from shop_manager.forms import ProductForm
 from shop_manager.models import Product, ProductEvent, ProductQuerySet
-from shop_manager.payloads import visible_changes
+from shop_manager.payloads import event_payload
 from shop_manager.permissions import Action, get_policy
 from shop_manager.refusals import RefusedPageMixin
 
@@ -26,6 +34,7 @@ __all__ = [
     "ProductCreateView",
     "ProductDeleteView",
     "ProductDetailView",
+    "ProductEditView",
     "ProductListView",
 ]
 
@@ -166,11 +175,12 @@ class ProductListView(PolicyMixin, ListView):
         return context
 
 
-class ProductDetailView(PolicyMixin, ProductFormMixin, UpdateView):
-    """GET shows a product (with its edit form for managers); POST updates it."""
+class ProductDetailView(PolicyMixin, DetailView):
+    """GET shows a product to anyone who may view it, with an Edit button for
+    those who may change it. POST updates it exactly as the edit page does:
+    forms and scripts have always posted here."""
 
     model = Product
-    form_class = ProductForm
     context_object_name = "product"
     template_name = "shop_manager/product_detail.html"
     post_action = "change"
@@ -182,24 +192,47 @@ class ProductDetailView(PolicyMixin, ProductFormMixin, UpdateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        history = list(
-            ProductEvent.objects.filter(product_pk=self.object.pk).order_by("-id")[
-                :HISTORY_LENGTH
-            ]
-        )
+        # Bounded, and rendered by one include for the whole list.
+        events = ProductEvent.objects.filter(product_pk=self.object.pk).order_by("-id")[
+            :HISTORY_LENGTH
+        ]
         with_costs = self.sees_costs()
-        for event in history:
-            # What the template lists: an update of costs alone shows no values.
-            event.visible_changes = visible_changes(  # type: ignore[attr-defined]
-                event, with_costs=with_costs
-            )
-        context["history"] = history
+        context["history"] = [
+            event_payload(event, with_costs=with_costs) for event in events
+        ]
+        return context
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return ProductEditView.as_view()(request, *args, **kwargs)
+
+
+class ProductEditView(PolicyMixin, ProductFormMixin, UpdateView):
+    """GET shows the edit form; POST updates, refusing a save from a stale
+    version with the conflict page (409)."""
+
+    model = Product
+    form_class = ProductForm
+    context_object_name = "product"
+    template_name = "shop_manager/product_edit.html"
+    get_action = post_action = "change"
+
+    def get_object(self, queryset: QuerySet[Product] | None = None) -> Product:
+        return get_object_or_404(Product, slug=self.kwargs["slug"])
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        # Validation writes the typed values into the product; the page is
+        # about the product as it was loaded (the form's initial values).
+        form = context["form"]
+        context["product_name"] = form.initial.get("name", self.object.name)
         return context
 
     def form_valid(self, form: ProductForm) -> HttpResponse:
         with transaction.atomic():
             # Lock the row so two saves from the same version cannot both win.
-            current = Product.objects.select_for_update().get(pk=form.instance.pk)
+            current = get_object_or_404(
+                Product.objects.select_for_update(), pk=form.instance.pk
+            )
             if current.version != form.cleaned_data["version"]:
                 return self.conflict(form, current)
             form.instance.version = current.version
@@ -212,20 +245,18 @@ class ProductDetailView(PolicyMixin, ProductFormMixin, UpdateView):
         return HttpResponseRedirect(product.get_absolute_url())
 
     def conflict(self, form: ProductForm, current: Product) -> HttpResponse:
-        """Refuse a stale save, keep the user's input and show what changed."""
-        form.add_error(
-            None,
-            _(
-                "Someone else changed this product while you were editing it. "
-                "Their values are shown below; your changes were not saved. "
-                "Save again to replace their values with yours."
-            ),
-        )
-        # The form's next submit is checked against the version now shown.
+        """Refuse a stale save; show, field by field, what others changed
+        next to what the user typed, for the user to choose."""
+        stale_edit = find_conflict(form, current)
+        # The next submit carries the choices and is checked against the
+        # version now shown: a further change meanwhile conflicts again.
         data = form.data.copy()
         data["version"] = str(current.version)
         form.data = data
-        context = self.get_context_data(form=form, conflict=current)
+        context = self.get_context_data(
+            form=form, conflict=current, stale_edit=stale_edit
+        )
+        context["product_name"] = current.name
         return self.render_to_response(context, status=409)
 
 

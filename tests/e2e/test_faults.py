@@ -145,7 +145,9 @@ def test_changes_made_while_the_server_was_down_reach_a_reconnecting_client(
     with dashboard_socket(server, staff, after=last_seen) as feed:
         batch = feed.next_frame("batch", timeout=5)
         assert [e["id"] for e in batch["events"]] == [e[0] for e in missed]
-        assert batch["events"][0]["changes"] == {"quantity": {"old": 5, "new": 6}}
+        assert batch["events"][0]["changes"] == {
+            "quantity": {"old": 5, "new": 6, "label": "quantity"}
+        }
         assert batch["events"][2]["product"]["url"] is None  # Deleted.
         assert (batch["until"], batch["more"]) == (missed[-1][0], False)
 
@@ -154,4 +156,4 @@ def test_changes_made_while_the_server_was_down_reach_a_reconnecting_client(
         # next_frame fails on anything but heartbeats before it: no repeats.
         live = feed.next_frame("event", timeout=5)
     assert live["id"] == latest_event_id()
-    assert live["changes"] == {"quantity": {"old": 6, "new": 7}}
+    assert live["changes"] == {"quantity": {"old": 6, "new": 7, "label": "quantity"}}

@@ -41,5 +41,5 @@ def test_idle_socket_stays_open_and_still_receives_events(start_servers, staff_u
         tea.save()
         event = feed.next_frame("event", timeout=5)
 
-    assert event["changes"] == {"quantity": {"old": 4, "new": 9}}
+    assert event["changes"] == {"quantity": {"old": 4, "new": 9, "label": "quantity"}}
     server.check_alive()

@@ -55,6 +55,7 @@ def staff_paths(products: list[Product]) -> list[str]:
         "/products/",
         "/products/?q=tea&sort=-price",
         long.get_absolute_url(),
+        f"{long.get_absolute_url()}edit/",
         "/products/create/",
         f"{long.get_absolute_url()}delete",
         "/dashboard/products/",
@@ -123,3 +124,38 @@ def test_form_fields_are_outlined_with_enough_contrast(staff_page, products):
         }"""
     )
     assert ratio >= 3, f"field border contrast is {ratio:.2f}:1"
+
+
+def test_the_conflict_page_passes_axe_and_saves_the_chosen_value(staff_page, products):
+    """In a browser: someone else changes the quantity while I edit the price;
+    the conflict page (checked by axe) offers their quantity, preselected, and
+    saving keeps both changes."""
+    from axe_playwright_python.sync_playwright import Axe
+    from playwright.sync_api import expect
+
+    page, base = staff_page
+    tea = products[1]
+    page.goto(f"{base}{tea.get_absolute_url()}edit/")
+    page.locator("#id_price").fill("4.25")
+
+    def someone_else_saves() -> None:
+        other = Product.objects.get(pk=tea.pk)
+        other.quantity = 7
+        other.save()
+
+    off_main_thread(someone_else_saves)
+    page.get_by_role("button", name="Save changes").click()
+
+    expect(page.get_by_role("heading", level=2).first).to_have_text(
+        "Someone else changed this product while you were editing it"
+    )
+    quantity = page.get_by_role("group", name="Quantity")
+    expect(quantity.get_by_role("radio", name="Take theirs")).to_be_checked()
+    results = Axe().run(page)
+    assert not results.violations_count, results.generate_snapshot()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+    page.get_by_role("button", name="Save with these choices").click()
+    expect(page).to_have_url(f"{base}{tea.get_absolute_url()}")
+    saved = off_main_thread(lambda: Product.objects.get(pk=tea.pk))
+    assert (saved.quantity, saved.price) == (7, Decimal("4.25"))

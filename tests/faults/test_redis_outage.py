@@ -136,15 +136,15 @@ async def test_saves_while_redis_hangs_succeed_and_a_dashboard_replays_them(
         batch, _ = await next_frame(socket, is_type("batch"))
         assert [event["id"] for event in batch["events"]] == [e[0] for e in missed]
         assert [event["changes"].get("quantity") for event in batch["events"]] == [
-            {"old": 4, "new": 5},
-            {"old": 5, "new": 6},
-            {"old": 6, "new": 7},
-            {"old": None, "new": 1},
+            {"old": 4, "new": 5, "label": "quantity"},
+            {"old": 5, "new": 6, "label": "quantity"},
+            {"old": 6, "new": 7, "label": "quantity"},
+            {"old": None, "new": 1, "label": "quantity"},
         ]
         assert await save_quantity(client, tea, 8) == 302
         live, skipped = await next_frame(socket, is_type("event"))
     assert live["id"] == await latest()
-    assert live["changes"] == {"quantity": {"old": 7, "new": 8}}
+    assert live["changes"] == {"quantity": {"old": 7, "new": 8, "label": "quantity"}}
     # Nothing replayed twice: only heartbeats came between the batch and it.
     assert {frame["type"] for frame in skipped} <= {"heartbeat"}
 
@@ -178,7 +178,9 @@ async def test_while_redis_hangs_a_connected_dashboard_still_learns_of_changes(
         finally:
             private_redis.thaw()
     assert [event["id"] for event in batch["events"]] == [saved]
-    assert batch["events"][0]["changes"] == {"quantity": {"old": 4, "new": 9}}
+    assert batch["events"][0]["changes"] == {
+        "quantity": {"old": 4, "new": 9, "label": "quantity"}
+    }
 
 
 async def test_after_redis_is_killed_and_restarted_no_dashboard_is_left_deaf(
@@ -212,7 +214,9 @@ async def test_after_redis_is_killed_and_restarted_no_dashboard_is_left_deaf(
             assert await save_quantity(client, tea, 7) == 302
             live, skipped = await next_frame(second, is_type("event"))
             assert live["id"] == await latest()
-            assert live["changes"] == {"quantity": {"old": 6, "new": 7}}
+            assert live["changes"] == {
+                "quantity": {"old": 6, "new": 7, "label": "quantity"}
+            }
             assert {frame["type"] for frame in skipped} <= {"heartbeat"}
 
             if first.future.done():

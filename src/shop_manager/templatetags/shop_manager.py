@@ -1,4 +1,5 @@
-"""Template filters that ask the permission policy, for navigation and buttons."""
+"""Template filters: the permission policy's answers, for navigation and
+buttons; and the words for a logged event."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from typing import Any
 
 from django import template
 
+from shop_manager.models import ProductEvent
+from shop_manager.payloads import show_value
 from shop_manager.permissions import ACTIONS, get_policy
 
 register = template.Library()
@@ -26,3 +29,18 @@ def can_watch(user: Any) -> bool:
 def can_see_costs(user: Any) -> bool:
     """``{% if user|can_see_costs %}``: cost price and supplier number."""
     return get_policy().can_see_costs(user)
+
+
+@register.filter
+def action_label(action: str) -> str:
+    """An event's action ("updated") in the page's language."""
+    try:
+        return str(ProductEvent.Action(action).label)
+    except ValueError:  # An action a newer version logged: shown as it is.
+        return action
+
+
+@register.filter
+def change_value(value: Any) -> str:
+    """A value from an event's diff, an empty one as "—" (zero stays "0")."""
+    return show_value(value)
