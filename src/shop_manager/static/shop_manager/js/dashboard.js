@@ -3,15 +3,21 @@
 // to which it holds everything, and asks the server for whatever lies beyond it
 // when a live event skips ahead or a heartbeat reports a newer id. So nothing
 // lost in transit (a reconnect, a Redis blip, a full channel) stays lost.
-// Text is only ever written with textContent.
+// Text is only ever written with textContent, and every word comes translated
+// from the page (the sm-dashboard-strings json_script).
 
 const MAX_ROWS = 500;
+// The countdown's words come from the server for every whole second up to
+// shop_manager.dashboard_text.RECONNECT_MAX_SECONDS, which this matches.
 const MAX_BACKOFF_MS = 30000;
 const CLOSE_FORBIDDEN = 4403;
 const FETCH_TIMEOUT_MS = 10000;
 
 const root = document.querySelector("[data-shop-manager-dashboard]");
-if (root) {
+if (root && !document.getElementById("sm-dashboard-strings")) {
+  // A dashboard.html override from before the strings moved to the page.
+  console.error("dashboard.js: the page lacks the sm-dashboard-strings json_script (docs/templates.md).");
+} else if (root) {
   startDashboard(root);
 }
 
@@ -19,8 +25,13 @@ function startDashboard(root) {
   const feed = root.querySelector("[data-feed]");
   const empty = root.querySelector("[data-feed-empty]");
   const status = root.querySelector("[data-connection]");
+  const countdown = root.querySelector("[data-reconnect-countdown]");
+  const olderButton = root.querySelector("[data-load-older]");
+  const olderStatus = root.querySelector("[data-older-status]");
   const filters = [...root.querySelectorAll('input[name="action"]')];
   const initial = JSON.parse(document.getElementById("sm-initial-events").textContent);
+  const text = JSON.parse(document.getElementById("sm-dashboard-strings").textContent);
+  const locale = document.documentElement.lang || undefined;
 
   const seen = new Set();
   let synced = Number(root.dataset.lastId) || 0;
@@ -28,6 +39,10 @@ function startDashboard(root) {
   let attempt = 0;
   let fetching = false;
   let fetchTimer = null;
+  // Live rows push the oldest out past this; loading older rows raises it,
+  // since the user asked for them.
+  let capacity = MAX_ROWS;
+  let hasOlder = root.dataset.hasOlder === "true";
 
   // The server rendered the same events for readers without JavaScript;
   // render them again here, where new ones are placed and filtered.
@@ -38,22 +53,27 @@ function startDashboard(root) {
   // Shown only now that something runs them (an older override may lack it).
   const filterBox = root.querySelector("[data-feed-filter]");
   if (filterBox) filterBox.hidden = false;
+  if (olderButton) olderButton.addEventListener("click", loadOlder);
+  showOlderButton();
   connect();
 
   function connect() {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     const url = `${scheme}//${location.host}${root.dataset.socketPath}?after=${synced}`;
-    setStatus("connecting", attempt ? "Reconnecting…" : "Connecting…");
+    // After a loss the words stay "offline" through every attempt: the live
+    // region speaks once per real change of state, not once per try.
+    setStatus("connecting", attempt ? text.status.offline : text.status.connecting);
+    showCountdown(null);
     socket = new WebSocket(url);
     socket.addEventListener("open", () => {
       attempt = 0;
-      setStatus("live", "Live");
+      setStatus("live", text.status.live);
     });
     socket.addEventListener("message", (message) => receive(JSON.parse(message.data)));
     socket.addEventListener("close", (closed) => {
       fetching = false;
       if (closed.code === CLOSE_FORBIDDEN) {
-        setStatus("closed", "Disconnected: you may no longer watch this dashboard.");
+        setStatus("closed", text.status.closed);
         return;
       }
       // Exponential backoff with full jitter, so a restarted server is not
@@ -70,7 +90,8 @@ function startDashboard(root) {
       connect();
       return;
     }
-    setStatus("reconnecting", `Offline, reconnecting in ${Math.ceil(left / 1000)} s…`);
+    setStatus("reconnecting", text.status.offline);
+    showCountdown(Math.ceil(left / 1000));
     setTimeout(() => countDownTo(reconnectAt), Math.min(left, 1000));
   }
 
@@ -110,7 +131,54 @@ function startDashboard(root) {
     // Newest first: insert before the first row with a smaller id.
     const next = [...feed.children].find((item) => Number(item.dataset.id) < event.id);
     feed.insertBefore(row, next || null);
-    while (feed.children.length > MAX_ROWS) feed.lastElementChild.remove();
+    while (feed.children.length > capacity) {
+      // Forgotten, so "Load older changes" can bring it back.
+      seen.delete(Number(feed.lastElementChild.dataset.id));
+      feed.lastElementChild.remove();
+      hasOlder = true;
+      showOlderButton();
+    }
+  }
+
+  async function loadOlder() {
+    const oldest = feed.lastElementChild;
+    if (!oldest || olderButton.disabled) return;
+    olderButton.disabled = true;
+    olderStatus.textContent = text.loading_older;
+    let page;
+    try {
+      const url = new URL(root.dataset.olderUrl, location.href);
+      url.searchParams.set("before", oldest.dataset.id);
+      const response = await fetch(url, {
+        credentials: "same-origin",
+        headers: { Accept: "application/json" },
+        signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+      });
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      page = await response.json();
+    } catch {
+      olderStatus.textContent = text.older_failed;
+      olderButton.disabled = false;
+      return;
+    }
+    olderStatus.textContent = "";
+    capacity = Math.max(capacity, feed.children.length + page.events.length);
+    page.events.forEach(add);
+    applyFilters();
+    hasOlder = page.more;
+    olderButton.disabled = false;
+    const focused = document.activeElement === olderButton;
+    showOlderButton();
+    // The button is gone: keep keyboard focus in the feed, not lost to <body>.
+    if (focused && olderButton.hidden && oldest.nextElementSibling) {
+      const first = oldest.nextElementSibling;
+      first.tabIndex = -1;
+      first.focus();
+    }
+  }
+
+  function showOlderButton() {
+    if (olderButton) olderButton.hidden = !(hasOlder && feed.children.length > 0);
   }
 
   function render(event) {
@@ -119,11 +187,12 @@ function startDashboard(root) {
     item.dataset.action = event.action;
 
     const meta = element("div", "sm-feed-meta");
-    meta.append(element("span", "sm-feed-action", event.action));
-    const time = element("time", "", new Date(event.time).toLocaleString());
+    meta.append(element("span", "sm-feed-action", text.actions[event.action] || event.action));
+    const time = element("time", "", new Date(event.time).toLocaleString(locale));
     time.dateTime = event.time;
     meta.append(time);
-    meta.append(element("span", "sm-feed-actor", event.actor ? `by ${event.actor}` : "by nobody (system)"));
+    const actor = event.actor ? fill(text.by_actor, { actor: event.actor }) : text.by_nobody;
+    meta.append(element("span", "sm-feed-actor", actor));
     meta.append(element("span", "sm-feed-id", `#${event.id}`));
     item.append(meta);
 
@@ -131,21 +200,23 @@ function startDashboard(root) {
     // the full sentence (with the diff inline) would repeat them.
     const fields = Object.entries(event.changes || {});
     const listed = event.action === "updated" && fields.length > 0;
-    const text = listed ? event.headline : event.message;
+    const template = text.headlines[event.action];
+    const headline = template ? fill(template, { name: event.product.name }) : event.headline;
     const message = element("p", "sm-feed-message");
     if (event.product.url) {
-      const link = element("a", "", text);
+      const link = element("a", "", headline);
       link.href = event.product.url;
       message.append(link);
     } else {
-      message.textContent = text;
+      message.textContent = headline;
     }
     item.append(message);
 
     if (listed) {
       const list = element("ul", "sm-feed-changes");
       for (const [field, change] of fields) {
-        list.append(element("li", "", `${field.replaceAll("_", " ")}: ${show(change.old)} → ${show(change.new)}`));
+        const label = change.label || field.replaceAll("_", " ");
+        list.append(element("li", "", `${label}: ${show(change.old)} → ${show(change.new)}`));
       }
       item.append(list);
     }
@@ -163,10 +234,24 @@ function startDashboard(root) {
     empty.textContent = feed.children.length ? empty.dataset.filtered : empty.dataset.none;
   }
 
-  function setStatus(state, text) {
+  function setStatus(state, words) {
     status.dataset.state = state;
-    status.textContent = text;
+    // Rewriting the same words would make some screen readers repeat them.
+    if (status.textContent !== words) status.textContent = words;
   }
+
+  function showCountdown(seconds) {
+    if (!countdown) return;  // An older override may lack it.
+    countdown.hidden = seconds === null;
+    if (seconds !== null) {
+      countdown.textContent = text.retry_in[Math.min(seconds, text.retry_in.length - 1)];
+    }
+  }
+}
+
+// "%(name)s" placeholders, as in the gettext strings they come from.
+function fill(template, values) {
+  return template.replace(/%\((\w+)\)s/g, (whole, key) => (key in values ? String(values[key]) : whole));
 }
 
 function element(tag, className, text) {
