@@ -43,6 +43,8 @@ function startDashboard(root) {
   // since the user asked for them.
   let capacity = MAX_ROWS;
   let hasOlder = root.dataset.hasOlder === "true";
+  // Not button.disabled: disabling the focused button would drop its focus.
+  let loadingOlder = false;
 
   // The server rendered the same events for readers without JavaScript;
   // render them again here, where new ones are placed and filtered.
@@ -142,8 +144,8 @@ function startDashboard(root) {
 
   async function loadOlder() {
     const oldest = feed.lastElementChild;
-    if (!oldest || olderButton.disabled) return;
-    olderButton.disabled = true;
+    if (!oldest || loadingOlder) return;
+    loadingOlder = true;
     olderStatus.textContent = text.loading_older;
     let page;
     try {
@@ -158,7 +160,7 @@ function startDashboard(root) {
       page = await response.json();
     } catch {
       olderStatus.textContent = text.older_failed;
-      olderButton.disabled = false;
+      loadingOlder = false;
       return;
     }
     olderStatus.textContent = "";
@@ -166,7 +168,7 @@ function startDashboard(root) {
     page.events.forEach(add);
     applyFilters();
     hasOlder = page.more;
-    olderButton.disabled = false;
+    loadingOlder = false;
     const focused = document.activeElement === olderButton;
     showOlderButton();
     // The button is gone: keep keyboard focus in the feed, not lost to <body>.
