@@ -19,9 +19,8 @@ RECONNECT_MAX_SECONDS = 30
 
 def event_headline(action: str, name: str) -> str:
     """What happened, without the diff: "Product 'Tea' was updated"."""
-    return _headline_templates().get(action, _headline_templates()["updated"]) % {
-        "name": name
-    }
+    template = _headline_templates().get(action)
+    return template % {"name": name} if template else f"{name}: {action}"
 
 
 def _headline_templates() -> dict[str, str]:

@@ -31,7 +31,7 @@ function startDashboard(root) {
   const filters = [...root.querySelectorAll('input[name="action"]')];
   const initial = JSON.parse(document.getElementById("sm-initial-events").textContent);
   const text = JSON.parse(document.getElementById("sm-dashboard-strings").textContent);
-  const locale = document.documentElement.lang || undefined;
+  const locale = supportedLocale(document.documentElement.lang);
 
   const seen = new Set();
   let synced = Number(root.dataset.lastId) || 0;
@@ -146,7 +146,7 @@ function startDashboard(root) {
     const oldest = feed.lastElementChild;
     if (!oldest || loadingOlder) return;
     loadingOlder = true;
-    olderStatus.textContent = text.loading_older;
+    sayOlder(text.loading_older);
     let page;
     try {
       const url = new URL(root.dataset.olderUrl, location.href);
@@ -159,11 +159,11 @@ function startDashboard(root) {
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       page = await response.json();
     } catch {
-      olderStatus.textContent = text.older_failed;
+      sayOlder(text.older_failed);
       loadingOlder = false;
       return;
     }
-    olderStatus.textContent = "";
+    sayOlder("");
     capacity = Math.max(capacity, feed.children.length + page.events.length);
     page.events.forEach(add);
     applyFilters();
@@ -177,6 +177,10 @@ function startDashboard(root) {
       first.tabIndex = -1;
       first.focus();
     }
+  }
+
+  function sayOlder(words) {
+    if (olderStatus) olderStatus.textContent = words;  // An override may lack it.
   }
 
   function showOlderButton() {
@@ -248,6 +252,15 @@ function startDashboard(root) {
     if (seconds !== null) {
       countdown.textContent = text.retry_in[Math.min(seconds, text.retry_in.length - 1)];
     }
+  }
+}
+
+// The page's language for dates, if the browser knows the tag; else its own.
+function supportedLocale(tag) {
+  try {
+    return tag ? Intl.DateTimeFormat.supportedLocalesOf([tag])[0] : undefined;
+  } catch {
+    return undefined;  // Not a well-formed language tag.
   }
 }
 
