@@ -77,6 +77,8 @@ def make_events(count: int) -> list[int]:
 def test_load_older_changes_shows_the_whole_log_in_order_each_once(
     start_servers, dashboard
 ):
+    """Also: the rows it brings are not read out (the feed used to be a live
+    region, so they would have been); a change arriving live is."""
     from playwright.sync_api import expect
 
     (server,) = start_servers("a")
@@ -95,6 +97,10 @@ def test_load_older_changes_shows_the_whole_log_in_order_each_once(
     expect(dashboard.row(ids[0])).to_contain_text("Product 'P00' was created")
     # Keyboard focus stays in the feed, on the first row it brought.
     assert dashboard.page.evaluate("document.activeElement.dataset.id") == str(ids[9])
+    announcer = dashboard.page.locator("[data-feed-announcer]")
+    assert announcer.get_attribute("aria-live") == "polite"
+    assert dashboard.feed.evaluate("(feed) => feed.closest('[aria-live]')") is None
+    expect(announcer).to_have_text("")
 
     # Live changes still arrive on top.
     off_main_thread(
@@ -103,6 +109,7 @@ def test_load_older_changes_shows_the_whole_log_in_order_each_once(
     late = dashboard.row(off_main_thread(latest_event_id))
     expect(late).to_contain_text("Product 'Late' was created")
     expect(rows).to_have_count(61)
+    expect(announcer).to_have_text("Product 'Late' was created")
     assert dashboard.errors == []
 
 

@@ -7,6 +7,8 @@
 // from the page (the sm-dashboard-strings json_script).
 
 const MAX_ROWS = 500;
+// Announcements kept in the live region (older ones have been read).
+const MAX_ANNOUNCEMENTS = 5;
 // The countdown's words come from the server for every whole second up to
 // shop_manager.dashboard_text.RECONNECT_MAX_SECONDS, which this matches.
 const MAX_BACKOFF_MS = 30000;
@@ -28,6 +30,7 @@ function startDashboard(root) {
   const countdown = root.querySelector("[data-reconnect-countdown]");
   const olderButton = root.querySelector("[data-load-older]");
   const olderStatus = root.querySelector("[data-older-status]");
+  const announcer = root.querySelector("[data-feed-announcer]");
   const filters = [...root.querySelectorAll('input[name="action"]')];
   const initial = JSON.parse(document.getElementById("sm-initial-events").textContent);
   const text = JSON.parse(document.getElementById("sm-dashboard-strings").textContent);
@@ -99,8 +102,9 @@ function startDashboard(root) {
 
   function receive(frame) {
     if (frame.type === "event") {
-      add(frame);
+      const row = add(frame);
       applyFilters();
+      if (row) announce(row);
       if (frame.id === synced + 1) {
         synced = frame.id;
       } else if (frame.id > synced) {
@@ -126,8 +130,9 @@ function startDashboard(root) {
     fetchTimer = setTimeout(() => { fetching = false; }, FETCH_TIMEOUT_MS);
   }
 
+  // The row it rendered, or nothing when the event is already shown.
   function add(event) {
-    if (seen.has(event.id)) return;
+    if (seen.has(event.id)) return null;
     seen.add(event.id);
     const row = render(event);
     // Newest first: insert before the first row with a smaller id.
@@ -140,6 +145,16 @@ function startDashboard(root) {
       hasOlder = true;
       showOlderButton();
     }
+    return row;
+  }
+
+  // A change that just happened, read out once (unless filtered away);
+  // replays and older pages are not, or a reconnect would read a hundred.
+  function announce(row) {
+    if (!announcer || row.hidden || !row.isConnected) return;
+    const message = row.querySelector(".sm-feed-message");
+    announcer.append(element("p", "", message ? message.textContent : ""));
+    while (announcer.children.length > MAX_ANNOUNCEMENTS) announcer.firstElementChild.remove();
   }
 
   async function loadOlder() {
