@@ -4,15 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpRequest, JsonResponse
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext
+from django.views import View
+from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 
+from shop_manager.client_frames import event_id
 from shop_manager.conf import get_config
-from shop_manager.feed import recent_payloads
+from shop_manager.dashboard_text import dashboard_strings
+from shop_manager.feed import has_events_before, page_before, recent_payloads
 from shop_manager.models import ProductEvent
 from shop_manager.permissions import get_policy
 from shop_manager.refusals import RefusedPageMixin
 
-__all__ = ["ProductDashboardView"]
+__all__ = ["OlderEventsView", "ProductDashboardView"]
 
 
 class ProductDashboardView(RefusedPageMixin, TemplateView):
@@ -31,7 +38,36 @@ class ProductDashboardView(RefusedPageMixin, TemplateView):
             # Rendered by includes/events.html, newest first like the live feed.
             recent_events=events[::-1],
             last_id=events[-1]["id"] if events else 0,
+            has_older=bool(events) and has_events_before(events[0]["id"]),
+            strings=dashboard_strings(),
             socket_path=get_config()["WEBSOCKET_PATH"],
             actions=ProductEvent.Action.choices,
         )
         return context
+
+
+@method_decorator(never_cache, name="dispatch")
+class OlderEventsView(View):
+    """``?before=<id>``: the ``DASHBOARD_EVENTS`` events before ``id`` as JSON
+    (``{"before", "more", "events"}``, oldest first), for "Load older changes".
+
+    Refuses with 403 (JSON, not a login redirect: a script asks) whoever may
+    not watch the dashboard, and with 400 anything but one id in ``before``.
+    """
+
+    http_method_names = ["get"]
+
+    def get(self, request: HttpRequest) -> JsonResponse:
+        policy = get_policy()
+        if not policy.can_watch(request.user):
+            return JsonResponse(
+                {"error": gettext("You may not watch the dashboard.")}, status=403
+            )
+        values = request.GET.getlist("before")
+        before = event_id(values[0]) if len(values) == 1 else None
+        if before is None:
+            return JsonResponse(
+                {"error": gettext("before must be one event id.")}, status=400
+            )
+        page = page_before(before, with_costs=policy.can_see_costs(request.user))
+        return JsonResponse(page, json_dumps_params={"ensure_ascii": False})

@@ -10,7 +10,13 @@ from shop_manager.conf import get_config
 from shop_manager.models import ProductEvent
 from shop_manager.payloads import event_payload
 
-__all__ = ["batch_after", "latest_event_id", "recent_payloads"]
+__all__ = [
+    "batch_after",
+    "has_events_before",
+    "latest_event_id",
+    "page_before",
+    "recent_payloads",
+]
 
 
 def latest_event_id() -> int:
@@ -42,3 +48,30 @@ def batch_after(after: int, *, with_costs: bool = True) -> dict[str, Any]:
         "more": len(events) == limit,
         "events": [event_payload(event, with_costs=with_costs) for event in events],
     }
+
+
+def page_before(
+    before: int, limit: int | None = None, *, with_costs: bool = True
+) -> dict[str, Any]:
+    """The newest ``limit`` events older than ``before``, oldest first, for a
+    dashboard that already shows ``before`` and wants what came earlier.
+
+    ``more`` says older events remain beyond this page.
+    """
+    limit = limit or get_config()["DASHBOARD_EVENTS"]
+    # One row past the page answers "more" in the same query.
+    events = list(
+        ProductEvent.objects.filter(id__lt=before).order_by("-id")[: limit + 1]
+    )
+    page = events[:limit]
+    return {
+        "before": before,
+        "more": len(events) > limit,
+        "events": [
+            event_payload(event, with_costs=with_costs) for event in reversed(page)
+        ],
+    }
+
+
+def has_events_before(event_id: int) -> bool:
+    return ProductEvent.objects.filter(id__lt=event_id).exists()

@@ -17,6 +17,11 @@ urlpatterns = [
         dashboard.ProductDashboardView.as_view(),
         name="product-dashboard",
     ),
+    path(
+        "dashboard/products/events/",
+        dashboard.OlderEventsView.as_view(),
+        name="product-dashboard-events",
+    ),
     path("products/", views.ProductListView.as_view(), name="product-list"),
     path("products/create/", views.ProductCreateView.as_view(), name="product-create"),
     path(

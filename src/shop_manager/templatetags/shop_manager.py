@@ -7,6 +7,7 @@ from typing import Any
 
 from django import template
 
+from shop_manager.dashboard_text import event_headline
 from shop_manager.models import ProductEvent
 from shop_manager.payloads import show_value
 from shop_manager.permissions import ACTIONS, get_policy
@@ -44,3 +45,10 @@ def action_label(action: str) -> str:
 def change_value(value: Any) -> str:
     """A value from an event's diff, an empty one as "—" (zero stays "0")."""
     return show_value(value)
+
+
+@register.filter
+def headline(event: dict[str, Any]) -> str:
+    """What an event payload says happened, in the page's language (the
+    payload's own ``headline`` is built once, in the server's)."""
+    return event_headline(event["action"], event["product"]["name"])

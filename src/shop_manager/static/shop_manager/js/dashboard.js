@@ -3,15 +3,23 @@
 // to which it holds everything, and asks the server for whatever lies beyond it
 // when a live event skips ahead or a heartbeat reports a newer id. So nothing
 // lost in transit (a reconnect, a Redis blip, a full channel) stays lost.
-// Text is only ever written with textContent.
+// Text is only ever written with textContent, and every word comes translated
+// from the page (the sm-dashboard-strings json_script).
 
 const MAX_ROWS = 500;
+// Announcements kept in the live region (older ones have been read).
+const MAX_ANNOUNCEMENTS = 5;
+// The countdown's words come from the server for every whole second up to
+// shop_manager.dashboard_text.RECONNECT_MAX_SECONDS, which this matches.
 const MAX_BACKOFF_MS = 30000;
 const CLOSE_FORBIDDEN = 4403;
 const FETCH_TIMEOUT_MS = 10000;
 
 const root = document.querySelector("[data-shop-manager-dashboard]");
-if (root) {
+if (root && !document.getElementById("sm-dashboard-strings")) {
+  // A dashboard.html override from before the strings moved to the page.
+  console.error("dashboard.js: the page lacks the sm-dashboard-strings json_script (docs/templates.md).");
+} else if (root) {
   startDashboard(root);
 }
 
@@ -19,8 +27,14 @@ function startDashboard(root) {
   const feed = root.querySelector("[data-feed]");
   const empty = root.querySelector("[data-feed-empty]");
   const status = root.querySelector("[data-connection]");
+  const countdown = root.querySelector("[data-reconnect-countdown]");
+  const olderButton = root.querySelector("[data-load-older]");
+  const olderStatus = root.querySelector("[data-older-status]");
+  const announcer = root.querySelector("[data-feed-announcer]");
   const filters = [...root.querySelectorAll('input[name="action"]')];
   const initial = JSON.parse(document.getElementById("sm-initial-events").textContent);
+  const text = JSON.parse(document.getElementById("sm-dashboard-strings").textContent);
+  const locale = supportedLocale(document.documentElement.lang);
 
   const seen = new Set();
   let synced = Number(root.dataset.lastId) || 0;
@@ -28,6 +42,12 @@ function startDashboard(root) {
   let attempt = 0;
   let fetching = false;
   let fetchTimer = null;
+  // Live rows push the oldest out past this; loading older rows raises it,
+  // since the user asked for them.
+  let capacity = MAX_ROWS;
+  let hasOlder = root.dataset.hasOlder === "true";
+  // Not button.disabled: disabling the focused button would drop its focus.
+  let loadingOlder = false;
 
   // The server rendered the same events for readers without JavaScript;
   // render them again here, where new ones are placed and filtered.
@@ -38,22 +58,27 @@ function startDashboard(root) {
   // Shown only now that something runs them (an older override may lack it).
   const filterBox = root.querySelector("[data-feed-filter]");
   if (filterBox) filterBox.hidden = false;
+  if (olderButton) olderButton.addEventListener("click", loadOlder);
+  showOlderButton();
   connect();
 
   function connect() {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     const url = `${scheme}//${location.host}${root.dataset.socketPath}?after=${synced}`;
-    setStatus("connecting", attempt ? "Reconnecting…" : "Connecting…");
+    // After a loss the words stay "offline" through every attempt: the live
+    // region speaks once per real change of state, not once per try.
+    setStatus("connecting", attempt ? text.status.offline : text.status.connecting);
+    showCountdown(null);
     socket = new WebSocket(url);
     socket.addEventListener("open", () => {
       attempt = 0;
-      setStatus("live", "Live");
+      setStatus("live", text.status.live);
     });
     socket.addEventListener("message", (message) => receive(JSON.parse(message.data)));
     socket.addEventListener("close", (closed) => {
       fetching = false;
       if (closed.code === CLOSE_FORBIDDEN) {
-        setStatus("closed", "Disconnected: you may no longer watch this dashboard.");
+        setStatus("closed", text.status.closed);
         return;
       }
       // Exponential backoff with full jitter, so a restarted server is not
@@ -70,14 +95,16 @@ function startDashboard(root) {
       connect();
       return;
     }
-    setStatus("reconnecting", `Offline, reconnecting in ${Math.ceil(left / 1000)} s…`);
+    setStatus("reconnecting", text.status.offline);
+    showCountdown(Math.ceil(left / 1000));
     setTimeout(() => countDownTo(reconnectAt), Math.min(left, 1000));
   }
 
   function receive(frame) {
     if (frame.type === "event") {
-      add(frame);
+      const row = add(frame);
       applyFilters();
+      if (row) announce(row);
       if (frame.id === synced + 1) {
         synced = frame.id;
       } else if (frame.id > synced) {
@@ -103,14 +130,76 @@ function startDashboard(root) {
     fetchTimer = setTimeout(() => { fetching = false; }, FETCH_TIMEOUT_MS);
   }
 
+  // The row it rendered, or nothing when the event is already shown.
   function add(event) {
-    if (seen.has(event.id)) return;
+    if (seen.has(event.id)) return null;
     seen.add(event.id);
     const row = render(event);
     // Newest first: insert before the first row with a smaller id.
     const next = [...feed.children].find((item) => Number(item.dataset.id) < event.id);
     feed.insertBefore(row, next || null);
-    while (feed.children.length > MAX_ROWS) feed.lastElementChild.remove();
+    while (feed.children.length > capacity) {
+      // Forgotten, so "Load older changes" can bring it back.
+      seen.delete(Number(feed.lastElementChild.dataset.id));
+      feed.lastElementChild.remove();
+      hasOlder = true;
+      showOlderButton();
+    }
+    return row;
+  }
+
+  // A change that just happened, read out once (unless filtered away);
+  // replays and older pages are not, or a reconnect would read a hundred.
+  function announce(row) {
+    if (!announcer || row.hidden || !row.isConnected) return;
+    const message = row.querySelector(".sm-feed-message");
+    announcer.append(element("p", "", message ? message.textContent : ""));
+    while (announcer.children.length > MAX_ANNOUNCEMENTS) announcer.firstElementChild.remove();
+  }
+
+  async function loadOlder() {
+    const oldest = feed.lastElementChild;
+    if (!oldest || loadingOlder) return;
+    loadingOlder = true;
+    sayOlder(text.loading_older);
+    let page;
+    try {
+      const url = new URL(root.dataset.olderUrl, location.href);
+      url.searchParams.set("before", oldest.dataset.id);
+      const response = await fetch(url, {
+        credentials: "same-origin",
+        headers: { Accept: "application/json" },
+        signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+      });
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      page = await response.json();
+    } catch {
+      sayOlder(text.older_failed);
+      loadingOlder = false;
+      return;
+    }
+    sayOlder("");
+    capacity = Math.max(capacity, feed.children.length + page.events.length);
+    page.events.forEach(add);
+    applyFilters();
+    hasOlder = page.more;
+    loadingOlder = false;
+    const focused = document.activeElement === olderButton;
+    showOlderButton();
+    // The button is gone: keep keyboard focus in the feed, not lost to <body>.
+    if (focused && olderButton.hidden && oldest.nextElementSibling) {
+      const first = oldest.nextElementSibling;
+      first.tabIndex = -1;
+      first.focus();
+    }
+  }
+
+  function sayOlder(words) {
+    if (olderStatus) olderStatus.textContent = words;  // An override may lack it.
+  }
+
+  function showOlderButton() {
+    if (olderButton) olderButton.hidden = !(hasOlder && feed.children.length > 0);
   }
 
   function render(event) {
@@ -119,11 +208,12 @@ function startDashboard(root) {
     item.dataset.action = event.action;
 
     const meta = element("div", "sm-feed-meta");
-    meta.append(element("span", "sm-feed-action", event.action));
-    const time = element("time", "", new Date(event.time).toLocaleString());
+    meta.append(element("span", "sm-feed-action", text.actions[event.action] || event.action));
+    const time = element("time", "", new Date(event.time).toLocaleString(locale));
     time.dateTime = event.time;
     meta.append(time);
-    meta.append(element("span", "sm-feed-actor", event.actor ? `by ${event.actor}` : "by nobody (system)"));
+    const actor = event.actor ? fill(text.by_actor, { actor: event.actor }) : text.by_nobody;
+    meta.append(element("span", "sm-feed-actor", actor));
     meta.append(element("span", "sm-feed-id", `#${event.id}`));
     item.append(meta);
 
@@ -131,21 +221,23 @@ function startDashboard(root) {
     // the full sentence (with the diff inline) would repeat them.
     const fields = Object.entries(event.changes || {});
     const listed = event.action === "updated" && fields.length > 0;
-    const text = listed ? event.headline : event.message;
+    const template = text.headlines[event.action];
+    const headline = template ? fill(template, { name: event.product.name }) : event.headline;
     const message = element("p", "sm-feed-message");
     if (event.product.url) {
-      const link = element("a", "", text);
+      const link = element("a", "", headline);
       link.href = event.product.url;
       message.append(link);
     } else {
-      message.textContent = text;
+      message.textContent = headline;
     }
     item.append(message);
 
     if (listed) {
       const list = element("ul", "sm-feed-changes");
       for (const [field, change] of fields) {
-        list.append(element("li", "", `${field.replaceAll("_", " ")}: ${show(change.old)} → ${show(change.new)}`));
+        const label = change.label || field.replaceAll("_", " ");
+        list.append(element("li", "", `${label}: ${show(change.old)} → ${show(change.new)}`));
       }
       item.append(list);
     }
@@ -163,10 +255,33 @@ function startDashboard(root) {
     empty.textContent = feed.children.length ? empty.dataset.filtered : empty.dataset.none;
   }
 
-  function setStatus(state, text) {
+  function setStatus(state, words) {
     status.dataset.state = state;
-    status.textContent = text;
+    // Rewriting the same words would make some screen readers repeat them.
+    if (status.textContent !== words) status.textContent = words;
   }
+
+  function showCountdown(seconds) {
+    if (!countdown) return;  // An older override may lack it.
+    countdown.hidden = seconds === null;
+    if (seconds !== null) {
+      countdown.textContent = text.retry_in[Math.min(seconds, text.retry_in.length - 1)];
+    }
+  }
+}
+
+// The page's language for dates, if the browser knows the tag; else its own.
+function supportedLocale(tag) {
+  try {
+    return tag ? Intl.DateTimeFormat.supportedLocalesOf([tag])[0] : undefined;
+  } catch {
+    return undefined;  // Not a well-formed language tag.
+  }
+}
+
+// "%(name)s" placeholders, as in the gettext strings they come from.
+function fill(template, values) {
+  return template.replace(/%\((\w+)\)s/g, (whole, key) => (key in values ? String(values[key]) : whole));
 }
 
 function element(tag, className, text) {
