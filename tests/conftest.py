@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from channels.layers import channel_layers
 from django.conf import settings
+from django.utils import translation
 
 from shop_manager.models import Product
 from tests import services
@@ -93,6 +94,15 @@ def staff_client(client: Any, staff_user: Any) -> Any:
 def regular_client(client: Any, regular_user: Any) -> Any:
     client.force_login(regular_user)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """LocaleMiddleware leaves a request's language active in the thread that
+    served it (the test's own, with the sync test client): a German request
+    must not make the next test's labels German."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

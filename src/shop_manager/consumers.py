@@ -58,14 +58,6 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
         self.outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=OUTBOX_SIZE)
         self.writer: asyncio.Task[None] | None = None
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            # Channels has cancelled and awaited this socket's receive by now.
-            if getattr(self, "channel_layer", None) is not None:
-                forget_channel(self.channel_layer, self.channel_name)
-
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not await database_sync_to_async(get_policy().can_watch)(
@@ -107,6 +99,9 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
             # process's fan-out, ticker and groups for good. disconnect() may
             # already have run; it is safe to run again.
             await self.disconnect(CLOSE_INTERNAL_ERROR)
+            # Channels has cancelled and awaited this socket's receive by now.
+            if getattr(self, "channel_layer", None) is not None:
+                forget_channel(self.channel_layer, self.channel_name)
 
     async def disconnect(self, code: int) -> None:
         ticker_for_running_loop().discard(self)

@@ -114,7 +114,9 @@ def test_older_pages_leave_cost_diffs_out_for_watchers_who_may_not_see_costs(
     created, updated = response.json()["events"]
     assert (set(COST_FIELDS) <= created["changes"].keys()) is sees
     if sees:
-        assert updated["changes"] == {"cost_price": {"old": COST, "new": NEW_COST}}
+        assert updated["changes"] == {
+            "cost_price": {"old": COST, "new": NEW_COST, "label": "cost price"}
+        }
     else:
         assert not set(COST_FIELDS) & created["changes"].keys()
         assert updated["changes"] == {}
