@@ -18,7 +18,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from websockets.exceptions import ConnectionClosed
 
 from shop_manager.feed import latest_event_id
 from shop_manager.models import Product, ProductEvent
@@ -123,6 +122,9 @@ def test_changes_made_while_the_server_was_down_reach_a_reconnecting_client(
         tea.save()
         last_seen = feed.next_frame("event", timeout=5)["id"]
         server.kill()
+        # Imported here: the e2e dependency group is only in the e2e env.
+        from websockets.exceptions import ConnectionClosed
+
         with pytest.raises(ConnectionClosed):
             feed.connection.recv(timeout=5)
 
