@@ -17,6 +17,7 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from tests import services as services_module
 from tests.doc_snippets import (
     DEPLOYMENT,
     INSTALLATION,
@@ -32,12 +34,20 @@ from tests.doc_snippets import (
     host_files,
     labelled_block,
 )
-from tests.e2e.support import Process, free_port, require, wait_until
+from tests.e2e.support import (
+    Process,
+    RedisServer,
+    free_port,
+    redis_server_binary,
+    require,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 EXTRAS = "redis,postgres,daphne"
 PRODUCTION_BLOCK = "# mysite/settings.py: production"
+SERVICES_BLOCK = "# mysite/settings.py: services"
 PASSWORD = "a-long-staff-password-for-the-test"
 
 
@@ -161,8 +171,60 @@ def installed(tmp_path: Path) -> Path:
     return bin_dir
 
 
+@pytest.fixture(params=["sqlite", "postgres-redis"])
+def services(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[dict[str, str]]:
+    """Nothing (the install page's SQLite and in-memory layer), or a fresh
+    PostgreSQL database and a private redis-server for the deployment page's
+    services block; returns the environment that block reads."""
+    if request.param == "sqlite":
+        yield {}
+        return
+    services_module.require("PostgreSQL", services_module.postgres_address())
+    binary = redis_server_binary()
+    require("redis-server", binary is not None, "Install Debian's redis-server.")
+    assert binary is not None
+    host, port = services_module.postgres_address()
+    admin = {
+        "host": host,
+        "port": port,
+        "user": os.environ.get("POSTGRES_USER", "postgres"),
+        "password": os.environ.get("POSTGRES_PASSWORD", ""),
+        "dbname": "postgres",
+        "autocommit": True,
+    }
+    name = f"sm_install_{os.getpid()}_{free_port()}"
+    import psycopg
+
+    with psycopg.connect(**admin) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    redis = RedisServer(binary, tmp_path)
+    redis.start()
+    try:
+        yield {
+            "POSTGRES_DB": name,
+            "DB_HOST": host,
+            "DB_PORT": str(port),
+            "REDIS_URL": redis.url,
+        }
+        # The site kept its data there: the test's product and its log entry.
+        with psycopg.connect(**{**admin, "dbname": name}) as connection:
+            logged = connection.execute(
+                "SELECT count(*) FROM shop_manager_productevent"
+            ).fetchone()
+        assert logged is not None
+        assert logged[0] >= 1
+    finally:
+        redis.stop()
+        with psycopg.connect(**admin) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
-def site(installed: Path, tmp_path: Path) -> tuple[Path, dict[str, str]]:
+def site(
+    installed: Path, services: dict[str, str], tmp_path: Path
+) -> tuple[Path, dict[str, str]]:
     """``startproject mysite`` with the docs' files, migrated, with a staff
     user; returns its folder and the production environment."""
     folder = tmp_path / "site"
@@ -173,6 +235,7 @@ def site(installed: Path, tmp_path: Path) -> tuple[Path, dict[str, str]]:
         DJANGO_SUPERUSER_USERNAME="boss",
         DJANGO_SUPERUSER_PASSWORD=PASSWORD,
         DJANGO_SUPERUSER_EMAIL="boss@example.com",
+        **services,
     )
     run(
         [str(installed / "django-admin"), "startproject", "mysite", str(folder)],
@@ -182,6 +245,8 @@ def site(installed: Path, tmp_path: Path) -> tuple[Path, dict[str, str]]:
     apply_host_files(folder / "mysite", host_files(INSTALLATION))
     with (folder / "mysite" / "settings.py").open("a") as settings:
         settings.write("\n\n" + labelled_block(DEPLOYMENT, PRODUCTION_BLOCK))
+        if services:
+            settings.write("\n\n" + labelled_block(DEPLOYMENT, SERVICES_BLOCK))
     python = str(installed / "python")
     run([python, "manage.py", "migrate", "--noinput", "-v", "0"], folder, env)
     run(
