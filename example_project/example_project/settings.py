@@ -146,8 +146,17 @@ if os.environ.get("POSTGRES_DB"):
             "PASSWORD": os.environ.get("POSTGRES_PASSWORD", ""),
             "HOST": os.environ.get("DB_HOST", "127.0.0.1"),
             "PORT": os.environ.get("DB_PORT", "5432"),
+            # Seconds a connection is kept for the next request (0: one per
+            # request). Under ASGI, sync views and the socket's ORM calls run
+            # in a thread pool whose threads keep their connections.
+            "CONN_MAX_AGE": int(os.environ.get("DB_CONN_MAX_AGE", "0")),
         }
     }
+    if env_flag("DB_POOL", False):
+        # psycopg's connection pool (Django 5.1+, needs psycopg[pool]); it
+        # replaces CONN_MAX_AGE, which must then be 0.
+        DATABASES["default"]["OPTIONS"] = {"pool": True}
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
 else:
     DATABASES = {
         "default": {
