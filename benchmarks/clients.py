@@ -27,7 +27,7 @@ class SocketPlan:
     cookies: list[str]  # One Cookie header per staff session, used round-robin.
     count: int
     go_at: float  # Wall time to start connecting.
-    end_at: float  # Wall time to close.
+    end_at: float  # Wall time to close by, at the latest.
 
 
 @dataclass
@@ -56,12 +56,13 @@ def events_in(frame: dict[str, Any]) -> list[dict[str, Any]]:
     return []
 
 
-def run_sockets(plan: SocketPlan, results: Any) -> None:
-    """Worker-process entry: open ``plan.count`` sockets, record every event."""
-    results.put(asyncio.run(_sockets(plan, results)))
+def run_sockets(plan: SocketPlan, end: Any, results: Any) -> None:
+    """Worker-process entry: open ``plan.count`` sockets, record every event
+    until the wall time in the shared value ``end``."""
+    results.put(asyncio.run(_sockets(plan, end, results)))
 
 
-async def _sockets(plan: SocketPlan, results: Any) -> SocketReport:
+async def _sockets(plan: SocketPlan, end: Any, results: Any) -> SocketReport:
     from websockets.asyncio.client import connect
 
     report = SocketReport(received=[[] for _ in range(plan.count)])
@@ -91,11 +92,11 @@ async def _sockets(plan: SocketPlan, results: Any) -> SocketReport:
         report.last_open = max(report.last_open, time.time())
         alive[index] = True
         try:
-            while (left := plan.end_at - time.time()) > 0:
+            while (left := min(end.value, plan.end_at) - time.time()) > 0:
                 try:
-                    raw = await asyncio.wait_for(socket.recv(), left)
+                    raw = await asyncio.wait_for(socket.recv(), min(left, 1.0))
                 except TimeoutError:
-                    break
+                    continue
                 now = time.time()
                 frame = json.loads(raw)
                 for event in events_in(frame):

@@ -21,6 +21,7 @@ import multiprocessing
 import os
 import queue
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -320,9 +321,12 @@ class CeilingTarget(Target):
 
 def open_sockets(
     target: Target, cookies: list[str], load: Load, processes: int, end_at: float
-) -> tuple[list[Any], Any]:
+) -> tuple[list[Any], Any, Any]:
+    """Worker processes opening ``load.sockets``; they close at the shared
+    ``end`` time (an upper bound now, set once all have connected)."""
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
+    end = context.Value("d", end_at)
     go_at = time.time() + 3.0  # Every worker process has started by then.
     workers = []
     for n in range(processes):
@@ -335,10 +339,10 @@ def open_sockets(
             go_at,
             end_at,
         )
-        worker = context.Process(target=run_sockets, args=(plan, results))
+        worker = context.Process(target=run_sockets, args=(plan, end, results))
         worker.start()
         workers.append(worker)
-    return workers, results
+    return workers, results, end
 
 
 async def run_load(
@@ -353,7 +357,7 @@ async def run_load(
     # Connect (bounded), settle, change for load.seconds, drain, close.
     connect_budget = 30 + load.sockets / 50
     end_at = time.time() + 3 + connect_budget + 1 + load.seconds + DRAIN
-    workers, results = open_sockets(
+    workers, results, end = open_sockets(
         target, cookies, load, args.client_processes, end_at
     )
     # Each worker says when its sockets have opened (or failed).
@@ -367,7 +371,34 @@ async def run_load(
         if isinstance(item, SocketReport):
             reports.append(item)
         connected += 1
+    end_at = time.time() + 1 + load.seconds + (1 if load.idle else 0) + DRAIN
+    end.value = end_at
     await asyncio.sleep(1.0)
+    profiler = None
+    if args.profile and isinstance(target, DjangoTarget):
+        # Collapsed stacks (py-spy's "raw" format) over the change window.
+        spy = Path(sys.executable).with_name("py-spy")
+        out = f"{args.profile}-{load.sockets}.txt"
+        profiler = subprocess.Popen(
+            [
+                str(spy),
+                "record",
+                "--format",
+                "raw",
+                "--subprocesses",
+                "--nonblocking",
+                "--rate",
+                "200",
+                "--duration",
+                str(int(load.seconds)),
+                "-o",
+                out,
+                "--pid",
+                str(target.child.pid),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     cpu_before = cpu_by_process(target.child.pid)
     window_start = time.perf_counter()
     if load.idle:
@@ -382,6 +413,8 @@ async def run_load(
     else:
         result.change_seconds = await back_to_back(editors, load.seconds)
     await asyncio.sleep(max(0.0, end_at - time.time() - 0.5))
+    if profiler is not None:
+        await asyncio.to_thread(profiler.wait, 60)
     cpu_after = cpu_by_process(target.child.pid)
     result.window_seconds = time.perf_counter() - window_start
     result.rss_mb = peak_rss_mb(target.child.pid)
@@ -570,6 +603,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="uvicorn --workers")
     parser.add_argument("--only", choices=["django", "ceiling"])
     parser.add_argument(
+        "--profile",
+        metavar="PREFIX",
+        help="py-spy the Django server during each load: PREFIX-<sockets>.txt",
+    )
+    parser.add_argument(
         "--staff", type=int, default=10, help="staff sessions for sockets"
     )
     parser.add_argument("--products", type=int, default=40)
@@ -587,6 +625,8 @@ def main() -> None:
     # the servers and client processes inherit this.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
+    # A SIGTERM still stops the servers and drops the database (finally:).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     workdir = Path(tempfile.mkdtemp(prefix="sm-bench-"))
     print(f"logs in {workdir}", flush=True)
     asyncio.run(bench(args, workdir))
