@@ -161,8 +161,7 @@ class DjangoTarget(Target):
         }
         if args.conn_max_age is not None:
             self.env["DB_CONN_MAX_AGE"] = str(args.conn_max_age)
-        if args.db_pool:
-            self.env["DB_POOL"] = "true"
+        self.env["DB_POOL"] = "true" if args.db_pool else "false"
         self.staff = max(1, min(args.staff, args.sockets_max))
         self.slugs = self._set_up_data()
         self.child = Child("django", self._command(), self.env, workdir / "django.log")
@@ -617,7 +616,10 @@ def main() -> None:
         "--conn-max-age", type=int, help="example project's DB_CONN_MAX_AGE"
     )
     parser.add_argument(
-        "--db-pool", action="store_true", help="psycopg connection pool (DB_POOL)"
+        "--no-db-pool",
+        dest="db_pool",
+        action="store_false",
+        help="the example project without psycopg's pool (DB_POOL=false)",
     )
     args = parser.parse_args()
 
