@@ -73,6 +73,10 @@ async def _sockets(plan: SocketPlan, end: Any, results: Any) -> SocketReport:
         received = report.received[index]
         try:
             async with gate:
+                # Bounded: a server that stalls handshakes cannot hold the run.
+                budget = min(30.0, min(end.value, plan.end_at) - time.time())
+                if budget <= 0:
+                    raise TimeoutError("not opened before the end of the run")
                 socket = await connect(
                     plan.url,
                     origin=plan.origin,  # type: ignore[arg-type]
@@ -82,7 +86,7 @@ async def _sockets(plan: SocketPlan, end: Any, results: Any) -> SocketReport:
                     compression=None,
                     ping_interval=None,  # Like a browser: no client pings.
                     max_queue=None,
-                    open_timeout=60,
+                    open_timeout=budget,
                     proxy=None,
                 )
         except Exception as exc:

@@ -411,6 +411,9 @@ async def run_load(
         result.change_seconds = await at_rate(editors[0], offered_rate, load.seconds)
     else:
         result.change_seconds = await back_to_back(editors, load.seconds)
+    # Changes that finished late still get DRAIN seconds to arrive.
+    end_at = max(end_at, time.time() + DRAIN)
+    end.value = end_at
     await asyncio.sleep(max(0.0, end_at - time.time() - 0.5))
     if profiler is not None:
         await asyncio.to_thread(profiler.wait, 60)
