@@ -1,4 +1,5 @@
 # The two commands: `make demo` and `make test`. Each sets up what it needs.
+# `make bench` is optional and part of neither (benchmarks/README.md).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
