@@ -1,4 +1,5 @@
 # The two commands: `make demo` and `make test`. Each sets up what it needs.
+# `make bench` is optional and part of neither (benchmarks/README.md).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -27,11 +28,15 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_PRODUCTS ?= 60
 
-.PHONY: help venv demo test lint clean
+# `make bench BENCH_ARGS="--scenario idle"`: see benchmarks/README.md.
+BENCH_ARGS ?=
+
+.PHONY: help venv demo test bench lint clean
 
 help:
 	@echo "make demo   run the example project on http://$(HOST):$(PORT)/"
 	@echo "make test   run the whole test suite (tox: every Python/Django, lint, dist)"
+	@echo "make bench  optional: live engine vs a bare websocket server (PostgreSQL, redis-server)"
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
@@ -62,6 +67,15 @@ test: venv
 	for f in $(CASE_COUNTS)/*.txt; do \
 		[ -e "$$f" ] && printf '%s: %s\n' "$$(basename "$$f" .txt)" "$$(cat "$$f")"; \
 	done; exit $$status
+
+# Optional, never part of `make test`: needs PostgreSQL on 127.0.0.1:5432 and
+# redis-server on PATH; starts and stops everything else itself.
+$(VENV)/.bench-installed: $(VENV)/.installed pyproject.toml
+	$(BIN)/python -m pip install --quiet --group bench
+	touch $@
+
+bench: $(VENV)/.bench-installed
+	$(BIN)/python benchmarks/live_bench.py $(BENCH_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .
