@@ -23,10 +23,10 @@ from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
-from shop_manager.consumers import ProductFeedConsumer
-from shop_manager.fanout import fanout_for_running_loop
-from shop_manager.groups import session_group
-from shop_manager.heartbeat import ticker_for_running_loop
+from shop_manager.live.consumer import ProductFeedConsumer
+from shop_manager.live.fanout import fanout_for_running_loop
+from shop_manager.live.groups import session_group
+from shop_manager.live.ticker import ticker_for_running_loop
 from shop_manager.models import Product, ProductEvent
 from tests.asgi import application
 

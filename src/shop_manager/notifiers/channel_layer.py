@@ -9,10 +9,10 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.exceptions import ImproperlyConfigured
 
+from shop_manager.changelog.rendering import event_json, has_cost_changes
 from shop_manager.conf import get_config
-from shop_manager.groups import DASHBOARD_GROUP
+from shop_manager.live.groups import DASHBOARD_GROUP
 from shop_manager.notifiers.base import BaseNotifier
-from shop_manager.payloads import event_json, has_cost_changes
 
 if TYPE_CHECKING:
     from shop_manager.models import ProductEvent

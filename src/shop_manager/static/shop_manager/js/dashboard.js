@@ -10,7 +10,7 @@ const MAX_ROWS = 500;
 // Announcements kept in the live region (older ones have been read).
 const MAX_ANNOUNCEMENTS = 5;
 // The countdown's words come from the server for every whole second up to
-// shop_manager.dashboard_text.RECONNECT_MAX_SECONDS, which this matches.
+// shop_manager.live.strings.RECONNECT_MAX_SECONDS, which this matches.
 const MAX_BACKOFF_MS = 30000;
 const CLOSE_FORBIDDEN = 4403;
 const FETCH_TIMEOUT_MS = 10000;

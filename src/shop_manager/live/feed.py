@@ -6,9 +6,9 @@ from typing import Any
 
 from django.db.models import Max
 
+from shop_manager.changelog.rendering import event_payload
 from shop_manager.conf import get_config
 from shop_manager.models import ProductEvent
-from shop_manager.payloads import event_payload
 
 __all__ = [
     "batch_after",

@@ -10,18 +10,18 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from shop_manager.client_frames import after_from_query_string, parse_client_frame
 from shop_manager.conf import get_config
-from shop_manager.fanout import fanout_for_running_loop
-from shop_manager.feed import batch_after, latest_event_id
-from shop_manager.groups import session_group
-from shop_manager.heartbeat import ticker_for_running_loop
-from shop_manager.layer_buffers import forget_channel
+from shop_manager.live.fanout import fanout_for_running_loop
+from shop_manager.live.feed import batch_after, latest_event_id
+from shop_manager.live.groups import session_group
+from shop_manager.live.layer_buffers import forget_channel
+from shop_manager.live.protocol import after_from_query_string, parse_client_frame
+from shop_manager.live.ticker import ticker_for_running_loop
 from shop_manager.permissions import get_policy
 
 __all__ = ["CLOSE_FORBIDDEN", "ProductFeedConsumer"]
 
-logger = logging.getLogger("shop_manager.consumers")
+logger = logging.getLogger("shop_manager.live.consumer")
 
 # Live frames a socket may have queued before it counts as too far behind.
 OUTBOX_SIZE = 1000
@@ -41,7 +41,7 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
     Server frames: ``event`` (one change), ``batch`` (a replay or gap fill),
     ``heartbeat`` (the latest logged id). Client frames: ``{"type": "fetch",
     "after": <id>}`` asks for a batch; anything else is ignored (see
-    ``shop_manager.client_frames``).
+    ``shop_manager.live.protocol``).
     """
 
     user_pk: Any = None

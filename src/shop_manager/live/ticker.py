@@ -2,9 +2,9 @@
 
 Every ``HEARTBEAT_SECONDS`` it reads the latest logged id once and sends it to
 every socket, so a client notices events lost in transit even when nothing new
-happens. It re-validates every socket (:mod:`shop_manager.revalidation`: the
+happens. It re-validates every socket (:mod:`shop_manager.live.revalidation`: the
 user may still watch and the session that opened the socket still logs them
-in) when a "re-check now" broadcast arrives (:mod:`shop_manager.access`), a
+in) when a "re-check now" broadcast arrives (:mod:`shop_manager.live.revocation`), a
 burst of them coalesced into one pass, and every ``REVALIDATE_SECONDS`` as the
 backstop for a broadcast that was lost.
 """
@@ -20,14 +20,14 @@ from typing import Any, Protocol
 from channels.db import database_sync_to_async
 
 from shop_manager.conf import get_config
-from shop_manager.fanout import fanout_for_running_loop
-from shop_manager.feed import latest_event_id
-from shop_manager.loops import per_event_loop
-from shop_manager.revalidation import still_valid
+from shop_manager.live.fanout import fanout_for_running_loop
+from shop_manager.live.feed import latest_event_id
+from shop_manager.live.loops import per_event_loop
+from shop_manager.live.revalidation import still_valid
 
 __all__ = ["RECHECK_DELAY", "Ticker", "ticker_for_running_loop"]
 
-logger = logging.getLogger("shop_manager.heartbeat")
+logger = logging.getLogger("shop_manager.live.ticker")
 
 # How long a "re-check now" waits for more of its burst (a transaction deleting
 # a hundred sessions commits them together; a script saving users one by one

@@ -12,8 +12,8 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.test import override_settings
 
-from shop_manager.consumers import CLOSE_FORBIDDEN
-from tests.test_consumer import closed_with, connect, create, event_ids, login, update
+from shop_manager.live.consumer import CLOSE_FORBIDDEN
+from tests.live.helpers import closed_with, connect, create, event_ids, login, update
 
 pytestmark = [
     pytest.mark.redis,

@@ -13,10 +13,10 @@ from django.db import transaction
 from django.test import RequestFactory, override_settings
 
 from shop_manager import notifiers
-from shop_manager.actors import acting_as
 from shop_manager.changelog import log_created, log_event
+from shop_manager.changelog.actors import acting_as
+from shop_manager.changelog.rendering import describe
 from shop_manager.models import Product, ProductEvent
-from shop_manager.payloads import describe
 
 LOCMEM = {
     "NOTIFIERS": {
