@@ -69,3 +69,11 @@ async def closed_with(socket: WebsocketCommunicator, timeout: float = 3) -> int:
         frame = await socket.receive_output(timeout=timeout)
         if frame["type"] == "websocket.close":
             return int(frame["code"])
+
+
+def unpacked(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """The frames one message carries: a ``frames`` message's, in order, or
+    the message itself."""
+    if message["type"] == "frames":
+        return list(message["frames"])
+    return [message]

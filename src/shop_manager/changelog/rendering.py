@@ -1,11 +1,10 @@
-"""What a dashboard receives for a change: built and serialised once per event,
-twice when the change touched a cost field (the second copy without it, for
-watchers who may not see costs)."""
+"""The one rendering of a change-log event for people and pages: the dashboard,
+the product page's history, the admin and the logging notifier all word and
+date an event through here."""
 
 from __future__ import annotations
 
 import datetime
-import json
 from decimal import Decimal
 from typing import Any
 
@@ -18,7 +17,6 @@ from shop_manager.models import COST_FIELDS, Product, ProductEvent
 __all__ = [
     "EVENT_TIME_FORMAT",
     "describe",
-    "event_json",
     "event_payload",
     "field_label",
     "has_cost_changes",
@@ -112,15 +110,15 @@ def product_url(event: ProductEvent) -> str | None:
 
 
 def event_payload(event: ProductEvent, *, with_costs: bool = True) -> dict[str, Any]:
-    """The ``event`` frame; ``with_costs=False`` leaves out cost-field diffs
-    (an update of costs alone then reads "was updated", with no values).
+    """An event as data (the dashboard's ``event`` frame is this plus its
+    ``type``); ``with_costs=False`` leaves out cost-field diffs (an update of
+    costs alone then reads "was updated", with no values).
 
     Each change carries its field's ``label`` and the event its
     ``time_display``, so every page words and dates an event the same way.
     """
     changes = visible_changes(event, with_costs=with_costs)
     return {
-        "type": "event",
         "id": event.pk,
         "action": event.action,
         "time": event.created.isoformat(),
@@ -139,11 +137,3 @@ def event_payload(event: ProductEvent, *, with_costs: bool = True) -> dict[str, 
         "headline": headline(event),
         "message": describe(event, with_costs=with_costs),
     }
-
-
-def event_json(event: ProductEvent, *, with_costs: bool = True) -> str:
-    return json.dumps(
-        event_payload(event, with_costs=with_costs),
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -9,9 +8,10 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.exceptions import ImproperlyConfigured
 
-from shop_manager.changelog.rendering import event_json, has_cost_changes
+from shop_manager.changelog.rendering import has_cost_changes
 from shop_manager.conf import get_config
 from shop_manager.live.groups import DASHBOARD_GROUP
+from shop_manager.live.protocol import event_text, heartbeat_text
 from shop_manager.notifiers.base import BaseNotifier
 
 if TYPE_CHECKING:
@@ -73,9 +73,7 @@ class ChannelLayerNotifier(BaseNotifier):
         if len(events) > self.max_batch:
             # A bulk load: one heartbeat-style hint instead of thousands of
             # sends; dashboards fetch the range from the log in bounded batches.
-            hint = json.dumps(
-                {"type": "heartbeat", "last_id": max(e.pk for e in events)}
-            )
+            hint = heartbeat_text(max(event.pk for event in events))
             messages = [{"type": "product.event", "text": hint}]
         else:
             messages = [_message(event) for event in events]
@@ -97,7 +95,7 @@ class ChannelLayerNotifier(BaseNotifier):
 
 
 def _message(event: ProductEvent) -> dict[str, Any]:
-    message = {"type": "product.event", "id": event.pk, "text": event_json(event)}
+    message = {"type": "product.event", "id": event.pk, "text": event_text(event)}
     if has_cost_changes(event):
-        message["redacted"] = event_json(event, with_costs=False)
+        message["redacted"] = event_text(event, with_costs=False)
     return message

@@ -101,7 +101,11 @@ function startDashboard(root) {
   }
 
   function receive(frame) {
-    if (frame.type === "event") {
+    if (frame.type === "frames") {
+      // Several frames the server sent as one message: each means what it
+      // would mean alone, in order.
+      frame.frames.forEach(receive);
+    } else if (frame.type === "event") {
       const row = add(frame);
       applyFilters();
       if (row) announce(row);
