@@ -9,7 +9,7 @@ import pytest
 from channels.db import database_sync_to_async
 from django.contrib.auth.models import Group, Permission
 
-from shop_manager.live.consumer import CLOSE_FORBIDDEN
+from shop_manager.live.consumer import CLOSE_FORBIDDEN, ProductFeedConsumer
 from tests.live.helpers import (
     closed_with,
     communicator,
@@ -450,3 +450,21 @@ async def test_a_closed_socket_gets_no_more_events(staff_user):
         assert await socket.receive_nothing(timeout=0.2)
     finally:
         await socket.disconnect()
+
+
+async def test_a_socket_revoked_twice_is_closed_once():
+    """A logout message and a re-check pass may both revoke the same socket."""
+    consumer = ProductFeedConsumer()
+    closes: list[int | None] = []
+
+    async def close(code: int | None = None, reason: str | None = None) -> None:
+        closes.append(code)
+
+    async def disconnect(code: int) -> None:
+        pass
+
+    consumer.close = close  # type: ignore[method-assign]
+    consumer.disconnect = disconnect  # type: ignore[method-assign]
+    await consumer.revoke()
+    await consumer.revoke()
+    assert closes == [CLOSE_FORBIDDEN]
