@@ -5,7 +5,6 @@ date an event through here."""
 from __future__ import annotations
 
 import datetime
-from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
@@ -21,7 +20,6 @@ __all__ = [
     "field_label",
     "has_cost_changes",
     "headline",
-    "json_safe",
     "show_value",
     "time_display",
     "visible_changes",
@@ -30,16 +28,6 @@ __all__ = [
 # How every server-rendered page shows an event's time (Django ``date`` format),
 # in the site's time zone: the history, the dashboard without script, the admin.
 EVENT_TIME_FORMAT = "Y-m-d H:i"
-
-
-def json_safe(value: Any) -> Any:
-    """Decimals and dates become strings, so a diff survives a JSON round trip
-    exactly as the user typed it ("3.50", not 3.5)."""
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, (datetime.date, datetime.datetime, datetime.time)):
-        return value.isoformat()
-    return value
 
 
 def headline(event: ProductEvent) -> str:

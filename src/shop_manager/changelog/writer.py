@@ -10,11 +10,11 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections, router, transaction
 
 from shop_manager import notifiers
 from shop_manager.changelog.actors import get_actor
-from shop_manager.changelog.rendering import json_safe
 from shop_manager.models import EDITABLE_FIELDS, Product, ProductEvent
 
 __all__ = [
@@ -28,6 +28,10 @@ __all__ = [
 
 # The fields a diff reports.
 TRACKED_FIELDS = EDITABLE_FIELDS
+# Turns Decimals into their exact string ("3.50") and dates into ISO 8601.
+_ENCODER = DjangoJSONEncoder()
+# Values JSON holds as they are.
+_JSON_NATIVE = (str, int, float, bool, type(None))
 # PostgreSQL advisory lock key taken while writing to the log (see _serialise).
 _LOG_LOCK_KEY = zlib.crc32(b"shop_manager.ProductEvent")
 
@@ -112,7 +116,8 @@ def _serialise(using: str) -> None:
 def logged_value(field: str, value: Any) -> Any:
     """``value`` of ``field`` as the log stores it, so values compare equal
     whether they came from a form, the database or the log."""
-    return json_safe(_normalise(field, value))
+    value = _normalise(field, value)
+    return value if isinstance(value, _JSON_NATIVE) else _ENCODER.default(value)
 
 
 def _normalise(field: str, value: Any) -> Any:
