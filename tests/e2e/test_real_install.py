@@ -32,7 +32,7 @@ from tests.doc_snippets import (
     host_files,
     labelled_block,
 )
-from tests.e2e.support import Process, free_port, require, wait_until
+from tests.e2e.support import Process, free_port, require, unpacked, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -209,11 +209,12 @@ def next_event(socket: Any, name: str, timeout: float) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while (remaining := deadline - time.monotonic()) > 0:
         try:
-            frame: dict[str, Any] = json.loads(socket.recv(timeout=remaining))
+            frames = unpacked(socket.recv(timeout=remaining))
         except TimeoutError:
             break
-        if frame["type"] == "event" and frame["product"]["name"] == name:
-            return frame
+        for frame in frames:
+            if frame["type"] == "event" and frame["product"]["name"] == name:
+                return frame
     raise AssertionError(f"no live event for {name!r} within {timeout} s")
 
 
