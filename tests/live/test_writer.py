@@ -89,8 +89,10 @@ async def test_a_heartbeat_never_overtakes_events_queued_before_it(socket):
     gate = hold_first_send(consumer)
     consumer.deliver(first)
     await until_picked_up(consumer)
-    consumer.deliver(second)  # Still queued when the heartbeat is due.
-    await ticker_for_running_loop().tick()  # Its id covers both events.
+    consumer.deliver(second)  # Still queued when a heartbeat is due.
+    ticker = ticker_for_running_loop()
+    await ticker.tick()  # Spared: the socket was sent events this interval.
+    await ticker.tick()  # Due: its id covers both events.
     gate.set()
     frames = await frames_received(socket)
     assert [frame["type"] for frame in frames] == ["event", "event", "heartbeat"]
@@ -135,7 +137,9 @@ async def test_a_socket_sent_something_gets_no_heartbeat_that_interval(socket):
     assert await socket.receive_nothing(timeout=0.2)
     await ticker.tick()  # A whole interval with nothing sent.
     latest = await ProductEvent.objects.order_by("-id").afirst()
-    assert await socket.receive_json_from() == {
-        "type": "heartbeat",
-        "last_id": latest.pk,
-    }
+    heartbeat = {"type": "heartbeat", "last_id": latest.pk}
+    assert await socket.receive_json_from() == heartbeat
+    # A heartbeat is no reason to skip the next one: an idle socket gets one
+    # every interval.
+    await ticker.tick()
+    assert await socket.receive_json_from() == heartbeat

@@ -64,8 +64,8 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
         # Every frame after the first, written in order by this socket's own task.
         self.outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=OUTBOX_SIZE)
         self.writer: asyncio.Task[None] | None = None
-        # Whether the writer sent anything since the ticker last looked: a
-        # socket that just got frames needs no heartbeat.
+        # Whether anything but a heartbeat was queued since the ticker last
+        # looked: a socket that just got frames needs no heartbeat.
         self.sent_since_tick = False
         self.revoked = False
 
@@ -144,9 +144,14 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
     def deliver(self, text: str) -> None:
         """Queue a serialised frame for this socket's writer.
 
-        Called by the fan-out for every live event, by the ticker for
-        heartbeats and by :meth:`receive` for fetch replies.
+        Called by the fan-out for every live event and by :meth:`receive` for
+        fetch replies; it spares the socket this interval's heartbeat.
         """
+        self.sent_since_tick = True
+        self.heartbeat(text)
+
+    def heartbeat(self, text: str) -> None:
+        """Queue a heartbeat frame (from the ticker) behind what is queued."""
         try:
             self.outbox.put_nowait(text)
         except asyncio.QueueFull:
@@ -162,7 +167,6 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
             while len(texts) < MAX_FRAMES_PER_MESSAGE and not self.outbox.empty():
                 texts.append(self.outbox.get_nowait())
             await self.send(text_data=frames_text(texts))
-            self.sent_since_tick = True
 
     async def access_revoked(self, message: dict[str, Any]) -> None:
         # Sent to the session's group when it logs out.

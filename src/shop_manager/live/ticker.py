@@ -39,10 +39,11 @@ RECHECK_DELAY = 0.25
 class Watcher(Protocol):
     user_pk: Any
     session_key: str | None
-    # Set by the socket's writer whenever it sends; cleared here at each tick.
+    # Set when the socket is sent anything but a heartbeat; cleared here at
+    # each tick.
     sent_since_tick: bool
 
-    def deliver(self, text: str) -> None: ...
+    def heartbeat(self, text: str) -> None: ...
     async def revoke(self) -> None: ...
 
 
@@ -112,7 +113,7 @@ class Ticker:
             frame = heartbeat_text(await database_sync_to_async(latest_event_id)())
             for watcher in idle:
                 # Into the socket's outbox, behind what is already queued there.
-                watcher.deliver(frame)
+                watcher.heartbeat(frame)
         # After the heartbeats: they come from the database and must go out
         # even while the channel layer is down. Bounded, because a hung Redis
         # never answers and would hold the next heartbeat for redis-py's
