@@ -148,10 +148,13 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
         fetch replies; it spares the socket this interval's heartbeat.
         """
         self.sent_since_tick = True
-        self.heartbeat(text)
+        self._enqueue(text)
 
     def heartbeat(self, text: str) -> None:
         """Queue a heartbeat frame (from the ticker) behind what is queued."""
+        self._enqueue(text)
+
+    def _enqueue(self, text: str) -> None:
         try:
             self.outbox.put_nowait(text)
         except asyncio.QueueFull:
