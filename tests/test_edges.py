@@ -9,8 +9,8 @@ from django.contrib.auth.models import AnonymousUser
 from django.core import serializers
 from django.urls import path
 
+from shop_manager.changelog.rendering import event_payload
 from shop_manager.models import Product, ProductEvent
-from shop_manager.payloads import event_payload
 from shop_manager.permissions import BasePermissionPolicy
 
 pytestmark = pytest.mark.django_db
@@ -46,7 +46,7 @@ def test_loading_fixtures_is_not_a_change():
 
 
 def test_logging_nothing_is_a_no_op():
-    from shop_manager.changelog import log_events
+    from shop_manager.changelog.writer import log_events
 
     assert log_events([]) == []
 

@@ -22,7 +22,7 @@ import pytest
 from django.utils import translation
 
 import shop_manager
-from shop_manager.dashboard_text import RECONNECT_MAX_SECONDS, dashboard_strings
+from shop_manager.live.strings import RECONNECT_MAX_SECONDS, dashboard_strings
 from shop_manager.models import Product
 from tests import services
 
@@ -143,7 +143,7 @@ def page_strings(html: str) -> dict[str, Any]:
 
 @pytest.mark.django_db
 def test_the_dashboard_renders_in_german(staff_client, staff_user):
-    from shop_manager.actors import acting_as
+    from shop_manager.changelog.actors import acting_as
 
     with acting_as(staff_user):
         tea = Product.objects.create(name="Tea", price=Decimal("3"), quantity=4)

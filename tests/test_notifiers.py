@@ -14,7 +14,7 @@ from django.test import override_settings
 
 from shop_manager import notifiers
 from shop_manager.checks import check_notifiers
-from shop_manager.groups import DASHBOARD_GROUP
+from shop_manager.live.groups import DASHBOARD_GROUP
 from shop_manager.models import Product, ProductEvent
 from shop_manager.notifiers import (
     BaseNotifier,

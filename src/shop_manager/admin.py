@@ -9,9 +9,9 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
-from shop_manager.actors import acting_as
+from shop_manager.changelog.actors import acting_as
+from shop_manager.changelog.rendering import describe, time_display
 from shop_manager.models import Product, ProductEvent
-from shop_manager.payloads import describe, time_display
 
 
 class StockFilter(admin.SimpleListFilter):

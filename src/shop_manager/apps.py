@@ -11,6 +11,8 @@ class ShopManagerConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported for their side effects: registering checks and receivers.
-        from shop_manager import access, changelog, checks, conf  # noqa: F401
+        from shop_manager import checks, conf  # noqa: F401
+        from shop_manager.changelog import receivers  # noqa: F401
+        from shop_manager.live import revocation
 
-        access.connect_receivers()
+        revocation.connect_receivers()

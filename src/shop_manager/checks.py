@@ -220,7 +220,7 @@ def check_notifiers(
             errors.append(Error(str(exc), id="shop_manager.E006"))
             continue
         backends.append(backend)
-        errors.extend(_notifier_errors(backend, config["CHANNEL_LAYER"]))
+        errors.extend(_notifier_errors(backend))
     if len(backends) == len(configured) and not any(
         backend.feeds_dashboard for backend in backends
     ):
@@ -238,36 +238,22 @@ def check_notifiers(
     return errors
 
 
-def _notifier_errors(backend: BaseNotifier, dashboard_layer: str) -> list[CheckMessage]:
-    """Options the backend would ignore, and a channel layer it cannot reach."""
+def _notifier_errors(backend: BaseNotifier) -> list[CheckMessage]:
+    """Options the backend would ignore."""
     entry = f"{SETTING_NAME}['NOTIFIERS'][{backend.alias!r}]"
-    errors: list[CheckMessage] = []
     accepted = type(backend).accepted_options
-    if accepted is not None:
-        reads = ", ".join(repr(key) for key in sorted(accepted)) or "no options"
-        errors.extend(
-            Error(
-                f"{entry}['OPTIONS'] has {key!r}, which "
-                f"{type(backend).__name__} does not read.",
-                hint=f"It reads {reads}.",
-                id="shop_manager.E011",
-            )
-            for key in sorted(set(backend.options) - accepted, key=repr)
+    if accepted is None:
+        return []
+    reads = ", ".join(repr(key) for key in sorted(accepted)) or "no options"
+    return [
+        Error(
+            f"{entry}['OPTIONS'] has {key!r}, which "
+            f"{type(backend).__name__} does not read.",
+            hint=f"It reads {reads}.",
+            id="shop_manager.E011",
         )
-    layer = backend.channel_layer_alias
-    layers = getattr(settings, "CHANNEL_LAYERS", {}) or {}
-    # A missing dashboard layer is E007's to report.
-    if layer is not None and layer != dashboard_layer and layer not in layers:
-        errors.append(
-            Error(
-                f"{entry} sends to channel layer {layer!r}, which CHANNEL_LAYERS "
-                "does not have.",
-                hint=f"Add CHANNEL_LAYERS[{layer!r}] or change the notifier's "
-                "'LAYER' option.",
-                id="shop_manager.E012",
-            )
-        )
-    return errors
+        for key in sorted(set(backend.options) - accepted, key=repr)
+    ]
 
 
 @register(Tags.compatibility)

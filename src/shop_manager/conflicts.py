@@ -15,10 +15,10 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
-from shop_manager.changelog import logged_value
+from shop_manager.changelog.rendering import field_label, show_value
+from shop_manager.changelog.writer import logged_value
 from shop_manager.forms import ProductForm
 from shop_manager.models import Product, ProductEvent
-from shop_manager.payloads import field_label, show_value
 
 __all__ = ["FieldChoice", "KeptChange", "StaleEdit", "find_conflict"]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from shop_manager.consumers import ProductFeedConsumer
+from shop_manager.live.consumer import ProductFeedConsumer
 
 __all__ = ["websocket_urlpatterns"]
 

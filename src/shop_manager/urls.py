@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.urls import path, register_converter
 
-from shop_manager import dashboard, views
+from shop_manager import views
 from shop_manager.converters import UnicodeSlugConverter
+from shop_manager.live import views as live_views
 
 register_converter(UnicodeSlugConverter, "uslug")
 
@@ -14,12 +15,12 @@ app_name = "shop_manager"
 urlpatterns = [
     path(
         "dashboard/products/",
-        dashboard.ProductDashboardView.as_view(),
+        live_views.ProductDashboardView.as_view(),
         name="product-dashboard",
     ),
     path(
         "dashboard/products/events/",
-        dashboard.OlderEventsView.as_view(),
+        live_views.OlderEventsView.as_view(),
         name="product-dashboard-events",
     ),
     path("products/", views.ProductListView.as_view(), name="product-list"),

@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.messages.views import SuccessMessageMixin
 from django.core.paginator import Page, Paginator
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
+from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
 from django.views.generic import (
     CreateView,
@@ -21,12 +22,12 @@ from django.views.generic import (
     UpdateView,
 )
 
-from shop_manager.actors import acting_as
+from shop_manager.changelog.actors import acting_as
+from shop_manager.changelog.rendering import event_payload
 from shop_manager.conf import get_config
 from shop_manager.conflicts import find_conflict
 from shop_manager.forms import ProductForm
 from shop_manager.models import Product, ProductEvent, ProductQuerySet
-from shop_manager.payloads import event_payload
 from shop_manager.permissions import Action, get_policy
 from shop_manager.refusals import RefusedPageMixin
 
@@ -276,16 +277,13 @@ class ProductCreateView(PolicyMixin, ProductFormMixin, CreateView):
         return HttpResponseRedirect(product.get_absolute_url())
 
 
-class ProductDeleteView(PolicyMixin, DeleteView):
+class ProductDeleteView(PolicyMixin, SuccessMessageMixin, DeleteView):
     model = Product
     context_object_name = "product"
     template_name = "shop_manager/product_confirm_delete.html"
     get_action = post_action = "delete"
+    success_url = reverse_lazy("shop_manager:product-list")
 
-    def form_valid(self, form: Any) -> HttpResponse:
-        name = self.object.name
-        self.object.delete()
-        messages.success(
-            self.request, _("Product “%(name)s” was deleted.") % {"name": name}
-        )
-        return HttpResponseRedirect(reverse("shop_manager:product-list"))
+    def get_success_message(self, cleaned_data: dict[str, Any]) -> str:
+        # The deleted product, still in memory: the form has no fields.
+        return _("Product “%(name)s” was deleted.") % {"name": self.object.name}

@@ -334,12 +334,29 @@ def dashboard_socket(
         yield FeedClient(connection)
 
 
+def unpacked(raw: str | bytes) -> list[dict[str, Any]]:
+    """The frames one socket message carries (a ``frames`` message holds
+    several, in order)."""
+    message: dict[str, Any] = json.loads(raw)
+    if message["type"] == "frames":
+        return list(message["frames"])
+    return [message]
+
+
 class FeedClient:
     """Reads the dashboard socket's JSON frames, counting heartbeats."""
 
     def __init__(self, connection: Any) -> None:
         self.connection = connection
         self.heartbeats: list[int] = []
+        # Frames of a ``frames`` message not yet read.
+        self.pending: list[dict[str, Any]] = []
+
+    def _recv(self, timeout: float) -> dict[str, Any]:
+        """The next frame; raises TimeoutError or ConnectionClosed."""
+        if not self.pending:
+            self.pending = unpacked(self.connection.recv(timeout=timeout))
+        return self.pending.pop(0)
 
     def next_frame(self, want: str, timeout: float) -> dict[str, Any]:
         """The next frame of type ``want``; heartbeats on the way are counted,
@@ -350,10 +367,9 @@ class FeedClient:
             if remaining <= 0:
                 raise AssertionError(f"no {want!r} frame within {timeout} s")
             try:
-                raw = self.connection.recv(timeout=remaining)
+                frame = self._recv(timeout=remaining)
             except TimeoutError:
                 continue
-            frame: dict[str, Any] = json.loads(raw)
             if frame["type"] == want:
                 return frame
             assert frame["type"] == "heartbeat", f"unexpected frame {frame}"
@@ -367,14 +383,13 @@ class FeedClient:
         deadline = time.monotonic() + timeout
         while (remaining := deadline - time.monotonic()) > 0:
             try:
-                raw = self.connection.recv(timeout=remaining)
+                frame = self._recv(timeout=remaining)
             except TimeoutError:
                 break
             except ConnectionClosed as closed:
                 if closed.rcvd is None:
                     raise AssertionError("closed without a close frame") from closed
                 return int(closed.rcvd.code)
-            frame = json.loads(raw)
             assert frame["type"] == "heartbeat", f"unexpected frame {frame}"
             self.heartbeats.append(frame["last_id"])
         raise AssertionError(f"the socket was still open after {timeout} s")
@@ -386,14 +401,13 @@ class FeedClient:
         deadline = time.monotonic() + seconds
         while (remaining := deadline - time.monotonic()) > 0:
             try:
-                raw = self.connection.recv(timeout=remaining)
+                frame = self._recv(timeout=remaining)
             except TimeoutError:
                 return
             except ConnectionClosed as closed:
                 raise AssertionError(
                     f"the idle socket was closed: {closed.rcvd}"
                 ) from closed
-            frame = json.loads(raw)
             assert frame["type"] == "heartbeat", f"unexpected frame {frame}"
             self.heartbeats.append(frame["last_id"])
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from shop_manager.feed import latest_event_id
+from shop_manager.live.feed import latest_event_id
 from shop_manager.models import Product, ProductEvent
 from tests import services
 from tests.e2e.support import FeedClient, HttpSession, dashboard_socket, wait_until

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 
-from shop_manager.feed import latest_event_id
+from shop_manager.live.feed import latest_event_id
 from shop_manager.models import Product
 from tests.e2e.support import HttpSession, dashboard_socket
 

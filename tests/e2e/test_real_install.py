@@ -40,6 +40,7 @@ from tests.e2e.support import (
     free_port,
     redis_server_binary,
     require,
+    unpacked,
     wait_until,
 )
 
@@ -274,11 +275,12 @@ def next_event(socket: Any, name: str, timeout: float) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while (remaining := deadline - time.monotonic()) > 0:
         try:
-            frame: dict[str, Any] = json.loads(socket.recv(timeout=remaining))
+            frames = unpacked(socket.recv(timeout=remaining))
         except TimeoutError:
             break
-        if frame["type"] == "event" and frame["product"]["name"] == name:
-            return frame
+        for frame in frames:
+            if frame["type"] == "event" and frame["product"]["name"] == name:
+                return frame
     raise AssertionError(f"no live event for {name!r} within {timeout} s")
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
-from shop_manager.feed import latest_event_id
+from shop_manager.live.feed import latest_event_id
 from shop_manager.models import Product
 from tests.e2e.support import (
     ROOT,

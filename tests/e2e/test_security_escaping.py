@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from shop_manager.feed import latest_event_id
+from shop_manager.live.feed import latest_event_id
 from shop_manager.models import Product
 from tests.e2e.support import off_main_thread
 

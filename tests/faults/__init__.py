@@ -10,7 +10,7 @@ Cases needing real server processes are in tests/e2e/test_faults.py (marked
   test_a_raising_backend_does_not_fail_the_http_post;
 - a channel layer that hangs or refuses: tests/test_notifiers.py::
   test_a_redis_outage_neither_fails_nor_holds_a_save;
-- a rolled-back create or update: tests/test_changelog.py::
+- a rolled-back create or update: tests/changelog/test_writer.py::
   test_a_rolled_back_change_logs_and_notifies_nothing and
   test_a_rolled_back_update_keeps_the_old_log;
 - a browser dashboard across a server restart and a Redis restart:

@@ -18,8 +18,8 @@ import pytest
 from django.db import connection, transaction
 from django.test import Client
 
-from shop_manager.feed import latest_event_id
 from shop_manager.forms import ProductForm
+from shop_manager.live.feed import latest_event_id
 from shop_manager.models import Product, ProductEvent
 from tests.e2e.support import wait_until
 from tests.faults.helpers import form_data, run_together

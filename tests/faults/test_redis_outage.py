@@ -19,9 +19,9 @@ from channels.db import database_sync_to_async
 from django.test import Client
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from shop_manager.fanout import fanout_for_running_loop
-from shop_manager.feed import latest_event_id
-from shop_manager.heartbeat import ticker_for_running_loop
+from shop_manager.live.fanout import fanout_for_running_loop
+from shop_manager.live.feed import latest_event_id
+from shop_manager.live.ticker import ticker_for_running_loop
 from shop_manager.models import Product, ProductEvent
 from tests.faults.helpers import (
     dashboard_socket,

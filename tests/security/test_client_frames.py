@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from shop_manager.client_frames import (
+from shop_manager.live.protocol import (
     MAX_FRAME_LENGTH,
     after_from_query_string,
     parse_client_frame,

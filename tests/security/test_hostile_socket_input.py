@@ -23,10 +23,10 @@ from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
-from shop_manager.consumers import ProductFeedConsumer
-from shop_manager.fanout import fanout_for_running_loop
-from shop_manager.groups import session_group
-from shop_manager.heartbeat import ticker_for_running_loop
+from shop_manager.live.consumer import ProductFeedConsumer
+from shop_manager.live.fanout import fanout_for_running_loop
+from shop_manager.live.groups import session_group
+from shop_manager.live.ticker import ticker_for_running_loop
 from shop_manager.models import Product, ProductEvent
 from tests.asgi import application
 
@@ -179,14 +179,14 @@ class Boom(Exception):
 
 @pytest.fixture
 def failing_send_batch(monkeypatch: pytest.MonkeyPatch) -> list[ProductFeedConsumer]:
-    """Make send_batch raise; return the consumers it raised in."""
+    """Make the batch reply raise; return the consumers it raised in."""
     failed: list[ProductFeedConsumer] = []
 
-    async def send_batch(self: ProductFeedConsumer, after: int) -> None:
+    async def batch_text(self: ProductFeedConsumer, after: int) -> str:
         failed.append(self)
         raise Boom
 
-    monkeypatch.setattr(ProductFeedConsumer, "send_batch", send_batch)
+    monkeypatch.setattr(ProductFeedConsumer, "batch_text", batch_text)
     return failed
 
 
@@ -209,7 +209,7 @@ def discarded_groups(monkeypatch: pytest.MonkeyPatch) -> set[tuple[str, str]]:
 async def test_a_raising_handler_still_unregisters_the_socket(
     open_socket, staff_user, failing_send_batch, discarded_groups, where
 ):
-    """Fault: a handler raises (here send_batch, during the ``?after=`` replay
+    """Fault: a handler raises (here the batch reply, during the ``?after=`` replay
     in connect() or a fetch in receive()). Safe: the error reaches the server
     (which logs it and closes the socket with 1011), and the socket leaves the
     fan-out, the ticker and its session group all the same."""

@@ -15,8 +15,8 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from channels_redis.core import RedisChannelLayer
 from django.conf import settings
 
-from shop_manager.fanout import fanout_for_running_loop
-from shop_manager.heartbeat import ticker_for_running_loop
+from shop_manager.live.fanout import fanout_for_running_loop
+from shop_manager.live.ticker import ticker_for_running_loop
 from tests.asgi import application
 from tests.security.helpers import client_for, socket_for
 

@@ -24,7 +24,7 @@ from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
-from shop_manager.consumers import CLOSE_FORBIDDEN
+from shop_manager.live.consumer import CLOSE_FORBIDDEN
 from tests.security.helpers import (
     closed_with,
     communicator,

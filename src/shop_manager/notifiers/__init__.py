@@ -17,12 +17,14 @@ others still run; nothing here can fail the save that made the event.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from asgiref.local import Local
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.utils.connection import BaseConnectionHandler
 from django.utils.module_loading import import_string
 
 from shop_manager.conf import SETTING_NAME, get_config
@@ -54,30 +56,26 @@ class InvalidNotifierBackendError(ImproperlyConfigured):
     """A ``NOTIFIERS`` entry names a backend that cannot be built."""
 
 
-class NotifierHandler:
-    """Builds each configured backend on first use and keeps it."""
+class NotifierHandler(BaseConnectionHandler):
+    """Builds each configured backend on first use and keeps it: Django's
+    alias registry for ``CACHES`` and ``DATABASES``, over ``NOTIFIERS``."""
 
-    def __init__(self) -> None:
-        self._backends: dict[str, BaseNotifier] = {}
+    settings_name = "NOTIFIERS"
+    exception_class = InvalidNotifierBackendError
 
-    @property
-    def settings(self) -> dict[str, dict[str, Any]]:
-        configured: dict[str, dict[str, Any]] = get_config()["NOTIFIERS"]
-        return configured
+    def configure_settings(self, settings: Any) -> Any:
+        return get_config()["NOTIFIERS"] if settings is None else settings
 
     def __getitem__(self, alias: str) -> BaseNotifier:
-        if alias not in self._backends:
-            try:
-                config = self.settings[alias]
-            except KeyError:
-                raise InvalidNotifierBackendError(
-                    f"Could not find config for notifier {alias!r} in {SETTING_NAME}['NOTIFIERS']."
-                ) from None
-            self._backends[alias] = self.create(alias, config)
-        return self._backends[alias]
+        if alias not in self.settings:
+            raise InvalidNotifierBackendError(
+                f"Could not find config for notifier {alias!r} in {SETTING_NAME}['NOTIFIERS']."
+            )
+        backend: BaseNotifier = super().__getitem__(alias)
+        return backend
 
-    def __iter__(self) -> Iterator[BaseNotifier]:
-        return (self[alias] for alias in self.settings)
+    def create_connection(self, alias: str) -> BaseNotifier:
+        return self.create(alias, self.settings[alias])
 
     def create(self, alias: str, config: Any) -> BaseNotifier:
         entry = f"{SETTING_NAME}['NOTIFIERS'][{alias!r}]"
@@ -113,7 +111,10 @@ class NotifierHandler:
         return backend_class(alias, options)
 
     def reset(self) -> None:
-        self._backends.clear()
+        """Forget the settings and every built backend (``setting_changed``)."""
+        self.__dict__.pop("settings", None)
+        self._settings = None
+        self._connections = Local(self.thread_critical)
 
 
 notifiers = NotifierHandler()

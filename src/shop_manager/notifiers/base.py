@@ -32,11 +32,6 @@ class BaseNotifier:
         self.options = options or {}
 
     @property
-    def channel_layer_alias(self) -> str | None:
-        """The ``CHANNEL_LAYERS`` alias this backend sends to, if it uses one."""
-        return None
-
-    @property
     def feeds_dashboard(self) -> bool:
         """Whether live dashboards hear what this backend sends."""
         return False

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -9,10 +8,11 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.exceptions import ImproperlyConfigured
 
+from shop_manager.changelog.rendering import has_cost_changes
 from shop_manager.conf import get_config
-from shop_manager.groups import DASHBOARD_GROUP
+from shop_manager.live.groups import DASHBOARD_GROUP
+from shop_manager.live.protocol import event_text, heartbeat_text
 from shop_manager.notifiers.base import BaseNotifier
-from shop_manager.payloads import event_json, has_cost_changes
 
 if TYPE_CHECKING:
     from shop_manager.models import ProductEvent
@@ -21,11 +21,12 @@ __all__ = ["ChannelLayerNotifier"]
 
 
 class ChannelLayerNotifier(BaseNotifier):
-    """One ``group_send`` per event to the dashboard group.
+    """One ``group_send`` per event to the dashboard group, on the channel
+    layer ``SHOP_MANAGER["CHANNEL_LAYER"]``: where every server process's
+    fan-out (:mod:`shop_manager.live.fanout`) listens.
 
-    OPTIONS: ``LAYER`` (a ``CHANNEL_LAYERS`` alias; default
-    ``SHOP_MANAGER["CHANNEL_LAYER"]``), ``GROUP``, ``TIMEOUT`` (seconds for the
-    whole batch, so a hung Redis cannot hold the request), ``MAX_BATCH``
+    OPTIONS: ``TIMEOUT`` (seconds for the whole batch, so a hung Redis cannot
+    hold the request), ``MAX_BATCH``
     (more events than this at once, as from ``log_created()``, are announced
     with one "fetch up to id N" hint instead of one message each).
     The message carries the event already serialised, so consumers forward it
@@ -35,47 +36,34 @@ class ChannelLayerNotifier(BaseNotifier):
     """
 
     accepted_options: ClassVar[frozenset[str] | None] = frozenset(
-        {"LAYER", "GROUP", "TIMEOUT", "MAX_BATCH"}
+        {"TIMEOUT", "MAX_BATCH"}
     )
 
     def __init__(
         self, alias: str = "default", options: dict[str, Any] | None = None
     ) -> None:
         super().__init__(alias, options)
-        self.layer_alias: str = (
-            self.options.get("LAYER") or get_config()["CHANNEL_LAYER"]
-        )
-        self.group: str = self.options.get("GROUP", DASHBOARD_GROUP)
         self.timeout: float = self.options.get("TIMEOUT", 2.0)
         self.max_batch: int = self.options.get("MAX_BATCH", 50)
 
     @property
-    def channel_layer_alias(self) -> str:
-        return self.layer_alias
-
-    @property
     def feeds_dashboard(self) -> bool:
-        # Dashboards listen on SHOP_MANAGER["CHANNEL_LAYER"], in DASHBOARD_GROUP.
-        return (
-            self.layer_alias == get_config()["CHANNEL_LAYER"]
-            and self.group == DASHBOARD_GROUP
-        )
+        return True
 
     def send(self, event: ProductEvent) -> None:
         self.send_many([event])
 
     def send_many(self, events: Sequence[ProductEvent]) -> None:
-        layer = get_channel_layer(self.layer_alias)
+        layer_alias = get_config()["CHANNEL_LAYER"]
+        layer = get_channel_layer(layer_alias)
         if layer is None:
             raise ImproperlyConfigured(
-                f"CHANNEL_LAYERS has no {self.layer_alias!r} layer for notifier {self.alias!r}."
+                f"CHANNEL_LAYERS has no {layer_alias!r} layer for notifier {self.alias!r}."
             )
         if len(events) > self.max_batch:
             # A bulk load: one heartbeat-style hint instead of thousands of
             # sends; dashboards fetch the range from the log in bounded batches.
-            hint = json.dumps(
-                {"type": "heartbeat", "last_id": max(e.pk for e in events)}
-            )
+            hint = heartbeat_text(max(event.pk for event in events))
             messages = [{"type": "product.event", "text": hint}]
         else:
             messages = [_message(event) for event in events]
@@ -84,7 +72,7 @@ class ChannelLayerNotifier(BaseNotifier):
     async def _send_all(self, layer: Any, messages: list[dict[str, Any]]) -> None:
         async def send_in_order() -> None:
             for message in messages:
-                await layer.group_send(self.group, message)
+                await layer.group_send(DASHBOARD_GROUP, message)
 
         try:
             await asyncio.wait_for(send_in_order(), self.timeout)
@@ -97,7 +85,7 @@ class ChannelLayerNotifier(BaseNotifier):
 
 
 def _message(event: ProductEvent) -> dict[str, Any]:
-    message = {"type": "product.event", "id": event.pk, "text": event_json(event)}
+    message = {"type": "product.event", "id": event.pk, "text": event_text(event)}
     if has_cost_changes(event):
-        message["redacted"] = event_json(event, with_costs=False)
+        message["redacted"] = event_text(event, with_costs=False)
     return message

@@ -4,8 +4,8 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from shop_manager.changelog.rendering import describe
 from shop_manager.notifiers.base import BaseNotifier
-from shop_manager.payloads import describe
 
 if TYPE_CHECKING:
     from shop_manager.models import ProductEvent

@@ -7,9 +7,9 @@ from typing import Any
 
 from django import template
 
-from shop_manager.dashboard_text import event_headline
+from shop_manager.changelog.rendering import show_value
+from shop_manager.live.strings import event_headline
 from shop_manager.models import ProductEvent
-from shop_manager.payloads import show_value
 from shop_manager.permissions import ACTIONS, get_policy
 
 register = template.Library()

@@ -10,7 +10,7 @@ const MAX_ROWS = 500;
 // Announcements kept in the live region (older ones have been read).
 const MAX_ANNOUNCEMENTS = 5;
 // The countdown's words come from the server for every whole second up to
-// shop_manager.dashboard_text.RECONNECT_MAX_SECONDS, which this matches.
+// shop_manager.live.strings.RECONNECT_MAX_SECONDS, which this matches.
 const MAX_BACKOFF_MS = 30000;
 const CLOSE_FORBIDDEN = 4403;
 const FETCH_TIMEOUT_MS = 10000;
@@ -101,7 +101,11 @@ function startDashboard(root) {
   }
 
   function receive(frame) {
-    if (frame.type === "event") {
+    if (frame.type === "frames") {
+      // Several frames the server sent as one message: each means what it
+      // would mean alone, in order.
+      frame.frames.forEach(receive);
+    } else if (frame.type === "event") {
       const row = add(frame);
       applyFilters();
       if (row) announce(row);

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shop_manager import heartbeat
+from shop_manager.live import ticker as heartbeat
 
 pytestmark = pytest.mark.asyncio
 

@@ -1,10 +1,11 @@
 """One ticker per event loop (so per server process) for all its dashboard sockets.
 
-Every ``HEARTBEAT_SECONDS`` it reads the latest logged id once and sends it to
-every socket, so a client notices events lost in transit even when nothing new
-happens. It re-validates every socket (:mod:`shop_manager.revalidation`: the
+Every ``HEARTBEAT_SECONDS`` it reads the latest logged id once and queues it
+for every socket that was sent nothing since the last tick, so a client
+notices events lost in transit even when nothing new happens. The heartbeat
+goes through the socket's outbox, behind the events queued before it. It re-validates every socket (:mod:`shop_manager.live.revalidation`: the
 user may still watch and the session that opened the socket still logs them
-in) when a "re-check now" broadcast arrives (:mod:`shop_manager.access`), a
+in) when a "re-check now" broadcast arrives (:mod:`shop_manager.live.revocation`), a
 burst of them coalesced into one pass, and every ``REVALIDATE_SECONDS`` as the
 backstop for a broadcast that was lost.
 """
@@ -12,7 +13,6 @@ backstop for a broadcast that was lost.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from typing import Any, Protocol
@@ -20,14 +20,15 @@ from typing import Any, Protocol
 from channels.db import database_sync_to_async
 
 from shop_manager.conf import get_config
-from shop_manager.fanout import fanout_for_running_loop
-from shop_manager.feed import latest_event_id
-from shop_manager.loops import per_event_loop
-from shop_manager.revalidation import still_valid
+from shop_manager.live.fanout import fanout_for_running_loop
+from shop_manager.live.feed import latest_event_id
+from shop_manager.live.loops import per_event_loop
+from shop_manager.live.protocol import heartbeat_text
+from shop_manager.live.revalidation import still_valid
 
 __all__ = ["RECHECK_DELAY", "Ticker", "ticker_for_running_loop"]
 
-logger = logging.getLogger("shop_manager.heartbeat")
+logger = logging.getLogger("shop_manager.live.ticker")
 
 # How long a "re-check now" waits for more of its burst (a transaction deleting
 # a hundred sessions commits them together; a script saving users one by one
@@ -38,10 +39,11 @@ RECHECK_DELAY = 0.25
 class Watcher(Protocol):
     user_pk: Any
     session_key: str | None
+    # Set when the socket is sent anything but a heartbeat; cleared here at
+    # each tick.
+    sent_since_tick: bool
 
-    async def send(
-        self, text_data: str | None = None, bytes_data: bytes | None = None
-    ) -> None: ...
+    def heartbeat(self, text: str) -> None: ...
     async def revoke(self) -> None: ...
 
 
@@ -101,13 +103,17 @@ class Ticker:
                 logger.exception("Dashboard heartbeat failed; retrying next tick.")
 
     async def tick(self) -> None:
-        latest = await database_sync_to_async(latest_event_id)()
-        frame = json.dumps({"type": "heartbeat", "last_id": latest})
+        idle = []
         for watcher in list(self.watchers):
-            try:
-                await watcher.send(text_data=frame)
-            except Exception:  # A socket closing under us; its disconnect cleans up.
-                self.discard(watcher)
+            if watcher.sent_since_tick:
+                watcher.sent_since_tick = False
+            else:
+                idle.append(watcher)
+        if idle:
+            frame = heartbeat_text(await database_sync_to_async(latest_event_id)())
+            for watcher in idle:
+                # Into the socket's outbox, behind what is already queued there.
+                watcher.heartbeat(frame)
         # After the heartbeats: they come from the database and must go out
         # even while the channel layer is down. Bounded, because a hung Redis
         # never answers and would hold the next heartbeat for redis-py's

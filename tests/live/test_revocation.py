@@ -15,8 +15,8 @@ from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from shop_manager import access
-from shop_manager.groups import RECHECK_GROUP, session_group
+from shop_manager.live import revocation as access
+from shop_manager.live.groups import RECHECK_GROUP, session_group
 
 # Real commits: on_commit callbacks run as they would in production.
 pytestmark = [
@@ -38,7 +38,7 @@ class RecordingLayer(InMemoryChannelLayer):
 @pytest.fixture
 def recording_layer() -> Any:
     RecordingLayer.sent.clear()
-    layers = {"default": {"BACKEND": "tests.test_access.RecordingLayer"}}
+    layers = {"default": {"BACKEND": "tests.live.test_revocation.RecordingLayer"}}
     with override_settings(CHANNEL_LAYERS=layers):
         yield RecordingLayer.sent
     RecordingLayer.sent.clear()
@@ -269,7 +269,7 @@ def test_a_hanging_layer_is_logged_not_raised(staff_user, monkeypatch, caplog):
     with override_settings(CHANNEL_LAYERS=layers):
         demote(staff_user)
     assert time.monotonic() - started < 2
-    (record,) = [r for r in caplog.records if r.name == "shop_manager.access"]
+    (record,) = [r for r in caplog.records if r.name == "shop_manager.live.revocation"]
     assert record.levelno == logging.ERROR
     assert RECHECK_GROUP in record.getMessage()
 
@@ -280,12 +280,12 @@ def test_a_broken_layer_never_breaks_the_save(staff_user, caplog):
         demote(staff_user)
     staff_user.refresh_from_db()
     assert not staff_user.is_staff
-    assert [r.levelno for r in caplog.records if r.name == "shop_manager.access"] == [
-        logging.ERROR
-    ]
+    assert [
+        r.levelno for r in caplog.records if r.name == "shop_manager.live.revocation"
+    ] == [logging.ERROR]
 
 
 def test_no_channel_layer_is_not_an_error(staff_user, caplog):
     with override_settings(CHANNEL_LAYERS={}):
         demote(staff_user)
-    assert not [r for r in caplog.records if r.name == "shop_manager.access"]
+    assert not [r for r in caplog.records if r.name == "shop_manager.live.revocation"]

@@ -1,4 +1,4 @@
-"""shop_manager.layer_buffers: a closed socket's receive queue is released."""
+"""shop_manager.live.layer_buffers: a closed socket's receive queue is released."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from channels.layers import InMemoryChannelLayer
 from channels_redis.core import RedisChannelLayer
 
-from shop_manager.layer_buffers import forget_channel
+from shop_manager.live.layer_buffers import forget_channel
 
 pytestmark = pytest.mark.asyncio
 

@@ -22,13 +22,13 @@ from typing import Any, Protocol
 from channels.layers import get_channel_layer
 
 from shop_manager.conf import get_config
-from shop_manager.groups import DASHBOARD_GROUP, RECHECK_GROUP
-from shop_manager.layer_buffers import forget_channel
-from shop_manager.loops import per_event_loop
+from shop_manager.live.groups import DASHBOARD_GROUP, RECHECK_GROUP
+from shop_manager.live.layer_buffers import forget_channel
+from shop_manager.live.loops import per_event_loop
 
 __all__ = ["LocalFanout", "fanout_for_running_loop"]
 
-logger = logging.getLogger("shop_manager.fanout")
+logger = logging.getLogger("shop_manager.live.fanout")
 
 # After a layer error (Redis down), wait this long before subscribing again.
 RETRY_SECONDS = 1.0

@@ -9,11 +9,11 @@ import logging
 import pytest
 from channels.layers import get_channel_layer
 
-from shop_manager import fanout
-from shop_manager.consumers import ProductFeedConsumer
-from shop_manager.groups import DASHBOARD_GROUP, RECHECK_GROUP
+from shop_manager.live import fanout
+from shop_manager.live.consumer import ProductFeedConsumer
+from shop_manager.live.groups import DASHBOARD_GROUP, RECHECK_GROUP
 from tests.layers import FlakyReceiveLayer
-from tests.test_consumer import connect, create, login, update
+from tests.live.helpers import connect, create, login, update
 
 pytestmark = pytest.mark.asyncio
 
@@ -45,11 +45,11 @@ async def test_a_socket_far_behind_drops_frames_not_the_process(caplog):
     consumer = ProductFeedConsumer()
     consumer.outbox = asyncio.Queue(maxsize=1)
     consumer.channel_name = "specific.test"
-    with caplog.at_level(logging.INFO, logger="shop_manager.consumers"):
+    with caplog.at_level(logging.INFO, logger="shop_manager.live.consumer"):
         consumer.deliver("first")
         consumer.deliver("second")
     assert consumer.outbox.get_nowait() == "first"
-    assert "behind; dropped a live frame" in caplog.text
+    assert "behind; dropped a frame" in caplog.text
 
 
 class Recorder:

@@ -12,7 +12,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from shop_manager.revalidation import logs_in, still_valid
+from shop_manager.live.revalidation import logs_in, still_valid
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import pytest
 
+from shop_manager.changelog.rendering import describe, event_payload
 from shop_manager.models import Product, ProductEvent
-from shop_manager.payloads import describe, event_payload
 
 pytestmark = pytest.mark.django_db
 

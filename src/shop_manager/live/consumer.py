@@ -1,47 +1,54 @@
-"""The dashboard socket: replay from the change log, then live events."""
+"""The dashboard socket: replay from the change log, then live events.
+
+Everything the socket sends after its opening frame (live events from the
+fan-out, fetch replies, heartbeats) goes through its one outbox, written by
+its one writer task, so frames leave in the order they were queued. Frames
+that pile up while the client is slow leave together as one ``frames``
+message; at low load each leaves alone, at once.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from shop_manager.client_frames import after_from_query_string, parse_client_frame
 from shop_manager.conf import get_config
-from shop_manager.fanout import fanout_for_running_loop
-from shop_manager.feed import batch_after, latest_event_id
-from shop_manager.groups import session_group
-from shop_manager.heartbeat import ticker_for_running_loop
-from shop_manager.layer_buffers import forget_channel
+from shop_manager.live.fanout import fanout_for_running_loop
+from shop_manager.live.feed import batch_after, latest_event_id
+from shop_manager.live.groups import session_group
+from shop_manager.live.layer_buffers import forget_channel
+from shop_manager.live.protocol import (
+    after_from_query_string,
+    dumps,
+    frames_text,
+    heartbeat_text,
+    parse_client_frame,
+)
+from shop_manager.live.ticker import ticker_for_running_loop
 from shop_manager.permissions import get_policy
 
 __all__ = ["CLOSE_FORBIDDEN", "ProductFeedConsumer"]
 
-logger = logging.getLogger("shop_manager.consumers")
+logger = logging.getLogger("shop_manager.live.consumer")
 
-# Live frames a socket may have queued before it counts as too far behind.
+# Frames a socket may have queued before it counts as too far behind.
 OUTBOX_SIZE = 1000
+# Most queued frames one message carries, so one message stays a sane size.
+MAX_FRAMES_PER_MESSAGE = 100
 # Application close code sent when the user may no longer watch.
 CLOSE_FORBIDDEN = 4403
 # What disconnect() is told when the consumer ended without a client close.
 CLOSE_INTERNAL_ERROR = 1011
-# Handlers that touch no database connection, so they skip the per-message
-# close_old_connections() thread hop Channels' dispatch() makes: with a
-# thousand sockets that hop cost more than the send itself.
-_HOT_HANDLERS = {"product.event": "product_event", "access.revoked": "access_revoked"}
 
 
 class ProductFeedConsumer(AsyncWebsocketConsumer):
     """``ws/products/?after=<id>``: every event after ``id``, then live ones.
 
-    Server frames: ``event`` (one change), ``batch`` (a replay or gap fill),
-    ``heartbeat`` (the latest logged id). Client frames: ``{"type": "fetch",
-    "after": <id>}`` asks for a batch; anything else is ignored (see
-    ``shop_manager.client_frames``).
+    The frames are those of :mod:`shop_manager.live.protocol`.
     """
 
     user_pk: Any = None
@@ -54,9 +61,13 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
         super().__init__(*args, **kwargs)
         self.channel_layer_alias = get_config()["CHANNEL_LAYER"]
         self.joined: list[str] = []
-        # Frames from the process-wide fan-out, written by this socket's own task.
+        # Every frame after the first, written in order by this socket's own task.
         self.outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=OUTBOX_SIZE)
         self.writer: asyncio.Task[None] | None = None
+        # Whether anything but a heartbeat was queued since the ticker last
+        # looked: a socket that just got frames needs no heartbeat.
+        self.sent_since_tick = False
+        self.revoked = False
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -79,16 +90,17 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
         await fanout_for_running_loop().join(self)  # Fails first if Redis is down.
         await self.accept()
-        self.writer = asyncio.get_running_loop().create_task(self._write())
-        ticker_for_running_loop().add(self)
+        # The opening frame goes out before the writer starts, so it comes
+        # before the live events queued meanwhile (the client drops the ones
+        # the replay also holds).
         after = after_from_query_string(self.scope.get("query_string", b""))
         if after is None:
             latest = await database_sync_to_async(latest_event_id)()
-            await self.send(
-                text_data=json.dumps({"type": "heartbeat", "last_id": latest})
-            )
+            await self.send(text_data=heartbeat_text(latest))
         else:
-            await self.send_batch(after)
+            await self.send(text_data=await self.batch_text(after))
+        self.writer = asyncio.get_running_loop().create_task(self._write())
+        ticker_for_running_loop().add(self)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         try:
@@ -121,48 +133,52 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
     ) -> None:
         after = parse_client_frame(text_data)  # Binary frames are ignored.
         if after is not None:
-            await self.send_batch(after)
+            self.deliver(await self.batch_text(after))
 
-    async def send_batch(self, after: int) -> None:
+    async def batch_text(self, after: int) -> str:
         batch = await database_sync_to_async(batch_after)(
             after, with_costs=self.sees_costs
         )
-        await self.send(text_data=json.dumps(batch, ensure_ascii=False))
-
-    async def dispatch(self, message: dict[str, Any]) -> None:
-        handler = _HOT_HANDLERS.get(message["type"])
-        if handler is None:
-            await super().dispatch(message)
-        else:
-            await getattr(self, handler)(message)
+        return dumps(batch)
 
     def deliver(self, text: str) -> None:
-        """Called by the process-wide fan-out for every live event."""
+        """Queue a serialised frame for this socket's writer.
+
+        Called by the fan-out for every live event and by :meth:`receive` for
+        fetch replies; it spares the socket this interval's heartbeat.
+        """
+        self.sent_since_tick = True
+        self._enqueue(text)
+
+    def heartbeat(self, text: str) -> None:
+        """Queue a heartbeat frame (from the ticker) behind what is queued."""
+        self._enqueue(text)
+
+    def _enqueue(self, text: str) -> None:
         try:
             self.outbox.put_nowait(text)
         except asyncio.QueueFull:
-            # A client this far behind catches up from the log: the next
+            # A client this far behind catches up from the log: a later
             # heartbeat shows it the gap and it fetches the range.
             logger.info(
-                "Dashboard socket %s is behind; dropped a live frame.",
-                self.channel_name,
+                "Dashboard socket %s is behind; dropped a frame.", self.channel_name
             )
 
     async def _write(self) -> None:
         while True:
-            await self.send(text_data=await self.outbox.get())
-
-    async def product_event(self, message: dict[str, Any]) -> None:
-        # Sent to this socket alone (a host may do so); the group goes through
-        # the fan-out.
-        text = message["text"]
-        if not self.sees_costs:
-            text = message.get("redacted", text)
-        await self.send(text_data=text)
+            texts = [await self.outbox.get()]
+            while len(texts) < MAX_FRAMES_PER_MESSAGE and not self.outbox.empty():
+                texts.append(self.outbox.get_nowait())
+            await self.send(text_data=frames_text(texts))
 
     async def access_revoked(self, message: dict[str, Any]) -> None:
+        # Sent to the session's group when it logs out.
         await self.revoke()
 
     async def revoke(self) -> None:
+        """Close the socket with ``CLOSE_FORBIDDEN``, once however often asked."""
+        if self.revoked:
+            return
+        self.revoked = True
         await self.disconnect(CLOSE_FORBIDDEN)
         await self.close(code=CLOSE_FORBIDDEN)

@@ -7,8 +7,8 @@ from typing import Any
 from django.db.models import Max
 
 from shop_manager.conf import get_config
+from shop_manager.live.protocol import batch_frame, event_frame
 from shop_manager.models import ProductEvent
-from shop_manager.payloads import event_payload
 
 __all__ = [
     "batch_after",
@@ -29,7 +29,7 @@ def recent_payloads(
     """The newest ``limit`` events as payloads, oldest first."""
     limit = limit or get_config()["DASHBOARD_EVENTS"]
     events = ProductEvent.objects.order_by("-id")[:limit]
-    return [event_payload(event, with_costs=with_costs) for event in reversed(events)]
+    return [event_frame(event, with_costs=with_costs) for event in reversed(events)]
 
 
 def batch_after(after: int, *, with_costs: bool = True) -> dict[str, Any]:
@@ -41,13 +41,7 @@ def batch_after(after: int, *, with_costs: bool = True) -> dict[str, Any]:
     """
     limit = get_config()["REPLAY_LIMIT"]
     events = list(ProductEvent.objects.filter(id__gt=after).order_by("id")[:limit])
-    return {
-        "type": "batch",
-        "after": after,
-        "until": events[-1].pk if events else after,
-        "more": len(events) == limit,
-        "events": [event_payload(event, with_costs=with_costs) for event in events],
-    }
+    return batch_frame(after, events, more=len(events) == limit, with_costs=with_costs)
 
 
 def page_before(
@@ -68,7 +62,7 @@ def page_before(
         "before": before,
         "more": len(events) > limit,
         "events": [
-            event_payload(event, with_costs=with_costs) for event in reversed(page)
+            event_frame(event, with_costs=with_costs) for event in reversed(page)
         ],
     }
 

@@ -13,10 +13,11 @@ from django.db import transaction
 from django.test import RequestFactory, override_settings
 
 from shop_manager import notifiers
-from shop_manager.actors import acting_as
 from shop_manager.changelog import log_created, log_event
+from shop_manager.changelog.actors import acting_as
+from shop_manager.changelog.rendering import describe
+from shop_manager.changelog.writer import logged_value
 from shop_manager.models import Product, ProductEvent
-from shop_manager.payloads import describe
 
 LOCMEM = {
     "NOTIFIERS": {
@@ -286,3 +287,22 @@ def test_a_rolled_back_update_keeps_the_old_log(
         update_then_fail()
     assert list(ProductEvent.objects.values_list("action", flat=True)) == ["created"]
     assert locmem_outbox == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "logged"),
+    [
+        ("price", Decimal("3.5"), "3.50"),
+        ("price", Decimal("3.50"), "3.50"),
+        ("price", Decimal("0"), "0.00"),
+        ("expiry_date", datetime.date(2027, 1, 31), "2027-01-31"),
+        ("expiry_date", None, None),
+        ("quantity", 9, 9),
+        ("name", "Tée", "Tée"),
+        ("sku", "", ""),
+    ],
+)
+def test_a_value_is_logged_as_the_user_typed_it(field, value, logged):
+    """Money keeps its places, dates are ISO 8601, the rest stays as it is."""
+    assert logged_value(field, value) == logged
+    assert type(logged_value(field, value)) is type(logged)

@@ -23,7 +23,8 @@ from django.contrib.staticfiles import finders
 from django.test import Client
 from jsonschema import Draft202012Validator
 
-from shop_manager.models import Product
+from shop_manager.live.protocol import event_text, frames_text, heartbeat_text
+from shop_manager.models import Product, ProductEvent
 from tests.asgi import application
 from tests.doc_snippets import DOCS_DIR, json_blocks
 
@@ -64,9 +65,14 @@ def assert_valid(frame: Any, definition: str) -> None:
 
 def test_the_schema_is_served_with_the_packages_static_files():
     schema = load_schema()
-    assert {"server_frame", "client_frame", "event", "batch", "heartbeat"} <= set(
-        schema["$defs"]
-    )
+    assert {
+        "server_frame",
+        "client_frame",
+        "event",
+        "batch",
+        "heartbeat",
+        "frames",
+    } <= set(schema["$defs"])
 
 
 @pytest.mark.parametrize(
@@ -78,6 +84,21 @@ def test_the_schema_is_served_with_the_packages_static_files():
         ({"type": "fetch", "after": "3"}, "client_frame"),
         ({"type": "fetch", "after": 2**63}, "client_frame"),
         ({"type": "subscribe"}, "client_frame"),
+        # One frame is sent as itself; frames do not nest.
+        (
+            {"type": "frames", "frames": [{"type": "heartbeat", "last_id": 1}]},
+            "server_frame",
+        ),
+        (
+            {
+                "type": "frames",
+                "frames": [
+                    {"type": "heartbeat", "last_id": 1},
+                    {"type": "frames", "frames": []},
+                ],
+            },
+            "server_frame",
+        ),
     ],
 )
 def test_the_schema_refuses_frames_the_protocol_does_not_have(frame, definition):
@@ -97,6 +118,7 @@ def test_every_example_in_the_protocol_page_is_a_valid_frame():
         "event",
         "batch",
         "heartbeat",
+        "frames",
         "fetch",
     }, "the page shows an example of every frame"
 
@@ -213,3 +235,14 @@ async def test_frames_without_costs_match_the_schema(
     cost_only = await socket.receive_json_from(timeout=2)
     assert cost_only["changes"] == {}
     assert_valid(cost_only, "server_frame")
+
+
+@pytest.mark.django_db
+def test_several_queued_frames_make_one_valid_frames_message():
+    tea = Product.objects.create(name="Tea", price=Decimal("3.50"), quantity=4)
+    event = ProductEvent.objects.get(product_pk=tea.pk)
+    texts = [event_text(event), heartbeat_text(event.pk)]
+    message = json.loads(frames_text(texts))
+    assert_valid(message, "server_frame")
+    assert message["frames"] == [json.loads(text) for text in texts]
+    assert frames_text(texts[:1]) == texts[0]

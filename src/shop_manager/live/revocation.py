@@ -6,7 +6,7 @@ given a new password, a group or permission membership changed, a group saved
 or deleted, a session deleted) sends ONE "re-check now" message after commit,
 whoever and however many users it touches. Every server process hears it and
 re-validates its own sockets in one database pass
-(:mod:`shop_manager.revalidation`), so the request that saved the change does
+(:mod:`shop_manager.live.revalidation`), so the request that saved the change does
 no per-user work. If the message is lost, the periodic re-check
 (``REVALIDATE_SECONDS``) closes the sockets anyway.
 """
@@ -29,11 +29,11 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from shop_manager.conf import get_config
-from shop_manager.groups import RECHECK_GROUP, session_group
+from shop_manager.live.groups import RECHECK_GROUP, session_group
 
 __all__ = ["RECHECK", "REVOKED", "request_recheck", "revoke_session"]
 
-logger = logging.getLogger("shop_manager.access")
+logger = logging.getLogger("shop_manager.live.revocation")
 
 _SEND_TIMEOUT = 2.0
 # Close the sockets that receive it.

@@ -1,12 +1,10 @@
-"""What a dashboard receives for a change: built and serialised once per event,
-twice when the change touched a cost field (the second copy without it, for
-watchers who may not see costs)."""
+"""The one rendering of a change-log event for people and pages: the dashboard,
+the product page's history, the admin and the logging notifier all word and
+date an event through here."""
 
 from __future__ import annotations
 
 import datetime
-import json
-from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
@@ -18,12 +16,10 @@ from shop_manager.models import COST_FIELDS, Product, ProductEvent
 __all__ = [
     "EVENT_TIME_FORMAT",
     "describe",
-    "event_json",
     "event_payload",
     "field_label",
     "has_cost_changes",
     "headline",
-    "json_safe",
     "show_value",
     "time_display",
     "visible_changes",
@@ -32,16 +28,6 @@ __all__ = [
 # How every server-rendered page shows an event's time (Django ``date`` format),
 # in the site's time zone: the history, the dashboard without script, the admin.
 EVENT_TIME_FORMAT = "Y-m-d H:i"
-
-
-def json_safe(value: Any) -> Any:
-    """Decimals and dates become strings, so a diff survives a JSON round trip
-    exactly as the user typed it ("3.50", not 3.5)."""
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, (datetime.date, datetime.datetime, datetime.time)):
-        return value.isoformat()
-    return value
 
 
 def headline(event: ProductEvent) -> str:
@@ -112,15 +98,15 @@ def product_url(event: ProductEvent) -> str | None:
 
 
 def event_payload(event: ProductEvent, *, with_costs: bool = True) -> dict[str, Any]:
-    """The ``event`` frame; ``with_costs=False`` leaves out cost-field diffs
-    (an update of costs alone then reads "was updated", with no values).
+    """An event as data (the dashboard's ``event`` frame is this plus its
+    ``type``); ``with_costs=False`` leaves out cost-field diffs (an update of
+    costs alone then reads "was updated", with no values).
 
     Each change carries its field's ``label`` and the event its
     ``time_display``, so every page words and dates an event the same way.
     """
     changes = visible_changes(event, with_costs=with_costs)
     return {
-        "type": "event",
         "id": event.pk,
         "action": event.action,
         "time": event.created.isoformat(),
@@ -139,11 +125,3 @@ def event_payload(event: ProductEvent, *, with_costs: bool = True) -> dict[str, 
         "headline": headline(event),
         "message": describe(event, with_costs=with_costs),
     }
-
-
-def event_json(event: ProductEvent, *, with_costs: bool = True) -> str:
-    return json.dumps(
-        event_payload(event, with_costs=with_costs),
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )

@@ -1,11 +1,6 @@
-"""The change log: one ``ProductEvent`` per product change, in the change's own
-transaction, announced to the notifiers only once that transaction commits.
-
-``post_save``/``post_delete`` receivers cover admin, shell and every code path
-that calls ``save()``/``delete()``. ``QuerySet.update()`` and ``bulk_create()``
-send no signals: code that uses them calls :func:`log_event` or
-:func:`log_created` itself.
-"""
+"""Writing the change log: one ``ProductEvent`` per product change, in the
+change's own transaction, announced to the notifiers only once that
+transaction commits."""
 
 from __future__ import annotations
 
@@ -15,19 +10,28 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections, router, transaction
-from django.db.models.signals import post_delete, post_save
-from django.dispatch import receiver
 
 from shop_manager import notifiers
-from shop_manager.actors import get_actor
+from shop_manager.changelog.actors import get_actor
 from shop_manager.models import EDITABLE_FIELDS, Product, ProductEvent
-from shop_manager.payloads import json_safe
 
-__all__ = ["TRACKED_FIELDS", "log_created", "log_event", "logged_value"]
+__all__ = [
+    "TRACKED_FIELDS",
+    "log_created",
+    "log_event",
+    "log_events",
+    "logged_value",
+    "snapshot",
+]
 
 # The fields a diff reports.
 TRACKED_FIELDS = EDITABLE_FIELDS
+# Turns Decimals into their exact string ("3.50") and dates into ISO 8601.
+_ENCODER = DjangoJSONEncoder()
+# Values JSON holds as they are.
+_JSON_NATIVE = (str, int, float, bool, type(None))
 # PostgreSQL advisory lock key taken while writing to the log (see _serialise).
 _LOG_LOCK_KEY = zlib.crc32(b"shop_manager.ProductEvent")
 
@@ -53,7 +57,7 @@ def log_created(
     """Log products made with ``bulk_create()`` (which sends no signals)."""
     return log_events(
         [
-            (product, ProductEvent.Action.CREATED, _snapshot(product))
+            (product, ProductEvent.Action.CREATED, snapshot(product))
             for product in products
         ],
         using=using,
@@ -112,7 +116,8 @@ def _serialise(using: str) -> None:
 def logged_value(field: str, value: Any) -> Any:
     """``value`` of ``field`` as the log stores it, so values compare equal
     whether they came from a form, the database or the log."""
-    return json_safe(_normalise(field, value))
+    value = _normalise(field, value)
+    return value if isinstance(value, _JSON_NATIVE) else _ENCODER.default(value)
 
 
 def _normalise(field: str, value: Any) -> Any:
@@ -123,49 +128,9 @@ def _normalise(field: str, value: Any) -> Any:
     return value
 
 
-def _snapshot(product: Product) -> dict[str, tuple[Any, Any]]:
+def snapshot(product: Product) -> dict[str, tuple[Any, Any]]:
     return {
         field: (None, getattr(product, field))
         for field in TRACKED_FIELDS
         if getattr(product, field) not in (None, "")
     }
-
-
-def _diff(
-    product: Product, saved_fields: Iterable[str] | None
-) -> dict[str, tuple[Any, Any]]:
-    previous = product.tracker.changed()
-    fields = TRACKED_FIELDS if saved_fields is None else set(saved_fields)
-    return {
-        field: (previous[field], getattr(product, field))
-        for field in TRACKED_FIELDS
-        if field in previous and field in fields
-    }
-
-
-@receiver(post_save, sender=Product, dispatch_uid="shop_manager.log_product_save")
-def _log_save(
-    sender: type[Product],
-    instance: Product,
-    created: bool,
-    raw: bool,
-    using: str,
-    **kwargs: Any,
-) -> None:
-    if raw:  # loaddata: fixtures are not changes anyone made.
-        return
-    if created:
-        log_event(
-            instance, ProductEvent.Action.CREATED, _snapshot(instance), using=using
-        )
-        return
-    changes = _diff(instance, kwargs.get("update_fields"))
-    if changes:
-        log_event(instance, ProductEvent.Action.UPDATED, changes, using=using)
-
-
-@receiver(post_delete, sender=Product, dispatch_uid="shop_manager.log_product_delete")
-def _log_delete(
-    sender: type[Product], instance: Product, using: str, **kwargs: Any
-) -> None:
-    log_event(instance, ProductEvent.Action.DELETED, using=using)

@@ -121,7 +121,7 @@ def test_without_javascript_the_page_shows_recent_changes_and_says_so(
     """Under a server that 404s the static files (uvicorn without
     ASGIStaticFilesHandler) the page used to say "Connecting…" forever and
     "No changes yet" while changes existed."""
-    from shop_manager.actors import acting_as
+    from shop_manager.changelog.actors import acting_as
 
     with acting_as(staff_user):
         tea = Product.objects.create(name="Tea", price=Decimal("3.50"), quantity=4)

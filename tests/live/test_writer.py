@@ -1,0 +1,145 @@
+"""One writer per socket: every frame after the opening one leaves through the
+socket's outbox, in order; frames that pile up leave as one ``frames``
+message; a socket that was sent something needs no heartbeat."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from channels.testing import WebsocketCommunicator
+
+from shop_manager.live.consumer import ProductFeedConsumer
+from shop_manager.live.protocol import event_text
+from shop_manager.live.ticker import ticker_for_running_loop
+from shop_manager.models import ProductEvent
+from tests.live.helpers import connect, create, login, unpacked
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+LOCMEM = {"default": {"BACKEND": "shop_manager.notifiers.locmem.LocmemNotifier"}}
+
+
+@pytest.fixture(autouse=True)
+def _quiet(settings: Any) -> None:
+    # Frames come only from the test: no live notifier, no background ticks.
+    settings.SHOP_MANAGER = {"NOTIFIERS": LOCMEM, "HEARTBEAT_SECONDS": 3600}
+
+
+@pytest_asyncio.fixture
+async def socket(staff_user: Any) -> AsyncIterator[WebsocketCommunicator]:
+    communicator = await connect(await login(staff_user))
+    await communicator.receive_json_from()  # The opening heartbeat.
+    yield communicator
+    await communicator.disconnect()
+
+
+def the_consumer() -> ProductFeedConsumer:
+    [consumer] = ticker_for_running_loop().watchers
+    assert isinstance(consumer, ProductFeedConsumer)
+    return consumer
+
+
+def hold_first_send(consumer: ProductFeedConsumer) -> asyncio.Event:
+    """Make the socket's next send wait until the returned event is set (a
+    slow client); later sends go straight through."""
+    gate = asyncio.Event()
+    send = consumer.send
+    calls = 0
+
+    async def held(text_data: str | None = None, **kwargs: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            await gate.wait()
+        await send(text_data=text_data, **kwargs)
+
+    consumer.send = held  # type: ignore[method-assign]
+    return gate
+
+
+async def until_picked_up(consumer: ProductFeedConsumer) -> None:
+    """Let the writer take what is queued (it then waits in its send)."""
+    while not consumer.outbox.empty():
+        await asyncio.sleep(0)
+
+
+async def logged_events(*names: str) -> list[str]:
+    for name in names:
+        await create(name)
+    events = ProductEvent.objects.order_by("id")
+    return [event_text(event) async for event in events]
+
+
+async def frames_received(socket: WebsocketCommunicator) -> list[dict[str, Any]]:
+    frames: list[dict[str, Any]] = []
+    while not await socket.receive_nothing(timeout=0.2):
+        frames.extend(unpacked(await socket.receive_json_from()))
+    return frames
+
+
+async def test_a_heartbeat_never_overtakes_events_queued_before_it(socket):
+    """A client that got a heartbeat before events it covers would fetch
+    events already on their way."""
+    consumer = the_consumer()
+    first, second = await logged_events("Tea", "Coffee")
+    gate = hold_first_send(consumer)
+    consumer.deliver(first)
+    await until_picked_up(consumer)
+    consumer.deliver(second)  # Still queued when a heartbeat is due.
+    ticker = ticker_for_running_loop()
+    await ticker.tick()  # Spared: the socket was sent events this interval.
+    await ticker.tick()  # Due: its id covers both events.
+    gate.set()
+    frames = await frames_received(socket)
+    assert [frame["type"] for frame in frames] == ["event", "event", "heartbeat"]
+    assert frames[2]["last_id"] == frames[1]["id"] == frames[0]["id"] + 1
+
+
+async def test_frames_that_pile_up_leave_as_one_message_in_order(socket):
+    consumer = the_consumer()
+    texts = await logged_events("Tea", "Coffee", "Milk", "Sugar")
+    gate = hold_first_send(consumer)
+    consumer.deliver(texts[0])
+    await until_picked_up(consumer)
+    for text in texts[1:]:
+        consumer.deliver(text)
+    gate.set()
+    alone = await socket.receive_json_from()
+    together = await socket.receive_json_from()
+    assert alone["type"] == "event"  # Nothing waited for company.
+    assert together["type"] == "frames"
+    ids = [alone["id"]] + [frame["id"] for frame in together["frames"]]
+    assert ids == sorted(ids)
+    assert len(set(ids)) == 4
+    assert await socket.receive_nothing(timeout=0.2)
+
+
+async def test_a_single_frame_goes_out_as_it_is(socket):
+    consumer = the_consumer()
+    [text] = await logged_events("Tea")
+    consumer.deliver(text)
+    frame = await socket.receive_json_from()
+    assert frame["type"] == "event"
+    assert frame["product"]["name"] == "Tea"
+
+
+async def test_a_socket_sent_something_gets_no_heartbeat_that_interval(socket):
+    consumer = the_consumer()
+    [text] = await logged_events("Tea")
+    consumer.deliver(text)
+    await socket.receive_json_from()
+    ticker = ticker_for_running_loop()
+    await ticker.tick()
+    assert await socket.receive_nothing(timeout=0.2)
+    await ticker.tick()  # A whole interval with nothing sent.
+    latest = await ProductEvent.objects.order_by("-id").afirst()
+    heartbeat = {"type": "heartbeat", "last_id": latest.pk}
+    assert await socket.receive_json_from() == heartbeat
+    # A heartbeat is no reason to skip the next one: an idle socket gets one
+    # every interval.
+    await ticker.tick()
+    assert await socket.receive_json_from() == heartbeat
