@@ -47,8 +47,10 @@ def event_time(text: str) -> float:
 
 
 def events_in(frame: dict[str, Any]) -> list[dict[str, Any]]:
-    """Live events in a frame: an ``event``, or any frame carrying ``events``
-    (``batch`` and whatever coalesced frame the server may send)."""
+    """Live events in a frame: an ``event``, a ``batch`` (its ``events``), or
+    a ``frames`` bundle of any of these (the socket's coalesced write)."""
+    if isinstance(frame.get("frames"), list):
+        return [event for inner in frame["frames"] for event in events_in(inner)]
     if isinstance(frame.get("events"), list):
         return frame["events"]
     if frame.get("type") == "event":
