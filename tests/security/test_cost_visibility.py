@@ -27,8 +27,10 @@ from shop_manager.permissions import (
 )
 from tests.asgi import application
 
-COST = "1.23"
-NEW_COST = "2.34"
+# Values no timestamp can contain ("…:31.234…" holds "1.23"): a second is
+# never 87 or 76, so "987.65" and "876.54" only appear as the costs.
+COST = "987.65"
+NEW_COST = "876.54"
 SUPPLIER = "SUP-SECRET-42"
 WATCHERS_POLICY = "tests.security.test_cost_visibility.EveryoneWatchesPolicy"
 
