@@ -211,17 +211,9 @@ async def dashboard_socket(
     client: Client, query: str = ""
 ) -> AsyncIterator[WebsocketCommunicator]:
     """A staff member's dashboard socket on the test project's routing."""
-    from tests.asgi import application
+    from tests.sockets import dashboard_socket as new_socket
 
-    session = client.cookies["sessionid"].value
-    socket = WebsocketCommunicator(
-        application,
-        f"/ws/products/{query}",
-        headers=[
-            (b"origin", b"http://testserver"),
-            (b"cookie", f"sessionid={session}".encode()),
-        ],
-    )
+    socket = new_socket(client, query)
     connected, _ = await socket.connect(timeout=10)
     assert connected, "the dashboard socket was refused"
     try:

@@ -11,7 +11,7 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from shop_manager.models import Product, ProductEvent
-from tests.asgi import application
+from tests.sockets import dashboard_socket
 
 ORIGIN = (b"origin", b"http://testserver")
 
@@ -25,11 +25,7 @@ async def login(user: Any) -> Client:
 def communicator(
     client: Client | None, query: str = "", origin: bytes = b"http://testserver"
 ) -> WebsocketCommunicator:
-    headers = [(b"origin", origin)]
-    if client is not None:
-        session = client.cookies["sessionid"].value
-        headers.append((b"cookie", f"sessionid={session}".encode()))
-    return WebsocketCommunicator(application, f"/ws/products/{query}", headers=headers)
+    return dashboard_socket(client, query, origin)
 
 
 async def connect(client: Client | None, query: str = "") -> WebsocketCommunicator:

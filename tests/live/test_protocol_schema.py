@@ -25,8 +25,8 @@ from jsonschema import Draft202012Validator
 
 from shop_manager.live.protocol import event_text, frames_text, heartbeat_text
 from shop_manager.models import Product, ProductEvent
-from tests.asgi import application
 from tests.doc_snippets import DOCS_DIR, json_blocks
+from tests.sockets import dashboard_socket
 
 SCHEMA_PATH = "shop_manager/schema/live-protocol.json"
 MODEL_POLICY = {"PERMISSION_POLICY": "shop_manager.permissions.ModelPermissionsPolicy"}
@@ -127,10 +127,10 @@ def test_every_example_in_the_protocol_page_is_a_valid_frame():
 
 
 @database_sync_to_async
-def session_cookie(user: Any) -> str:
+def logged_in(user: Any) -> Client:
     client = Client()
     client.force_login(user)
-    return str(client.cookies["sessionid"].value)
+    return client
 
 
 @pytest_asyncio.fixture
@@ -139,14 +139,7 @@ async def open_socket() -> AsyncIterator[Connect]:
     opened: list[WebsocketCommunicator] = []
 
     async def open_for(user: Any, query: str) -> WebsocketCommunicator:
-        socket = WebsocketCommunicator(
-            application,
-            f"/ws/products/{query}",
-            headers=[
-                (b"origin", b"http://testserver"),
-                (b"cookie", f"sessionid={await session_cookie(user)}".encode()),
-            ],
-        )
+        socket = dashboard_socket(await logged_in(user), query)
         opened.append(socket)
         connected, _ = await socket.connect()
         assert connected

@@ -17,7 +17,7 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 
 from shop_manager.models import Product, ProductEvent
-from tests.asgi import application
+from tests.sockets import dashboard_socket
 
 ROLES = ("anonymous", "regular", "inactive", "staff", "superuser")
 
@@ -157,9 +157,7 @@ async def login(user: Any) -> Client:
 
 
 def communicator(client: Client) -> WebsocketCommunicator:
-    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
-    headers = [(b"origin", b"http://testserver"), (b"cookie", cookie)]
-    return WebsocketCommunicator(application, "/ws/products/", headers=headers)
+    return dashboard_socket(client)
 
 
 async def closed_with(socket: WebsocketCommunicator, timeout: float = 5) -> int:

@@ -25,7 +25,7 @@ from shop_manager.permissions import (
     ModelPermissionsPolicy,
     StaffPolicy,
 )
-from tests.asgi import application
+from tests.sockets import dashboard_socket
 
 # Values no timestamp can contain ("…:31.234…" holds "1.23"): a second is
 # never 87 or 76, so "987.65" and "876.54" only appear as the costs.
@@ -178,15 +178,7 @@ def test_dashboard_page_leaves_cost_diffs_out_for_watchers_who_may_not_see_costs
 async def socket_for(user: Any, query: str) -> WebsocketCommunicator:
     client = Client()
     await database_sync_to_async(client.force_login)(user)
-    session = client.cookies["sessionid"].value
-    socket = WebsocketCommunicator(
-        application,
-        f"/ws/products/{query}",
-        headers=[
-            (b"origin", b"http://testserver"),
-            (b"cookie", f"sessionid={session}".encode()),
-        ],
-    )
+    socket = dashboard_socket(client, query)
     connected, _ = await socket.connect()
     assert connected
     return socket

@@ -28,7 +28,7 @@ from shop_manager.live.fanout import fanout_for_running_loop
 from shop_manager.live.groups import session_group
 from shop_manager.live.ticker import ticker_for_running_loop
 from shop_manager.models import Product, ProductEvent
-from tests.asgi import application
+from tests.sockets import dashboard_socket
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -48,15 +48,7 @@ async def open_socket(staff_session: Client) -> AsyncIterator[Open]:
     opened: list[WebsocketCommunicator] = []
 
     async def open_(query: str = "") -> WebsocketCommunicator:
-        session = staff_session.cookies["sessionid"].value
-        socket = WebsocketCommunicator(
-            application,
-            f"/ws/products/{query}",
-            headers=[
-                (b"origin", b"http://testserver"),
-                (b"cookie", f"sessionid={session}".encode()),
-            ],
-        )
+        socket = dashboard_socket(staff_session, query)
         opened.append(socket)
         connected, _ = await socket.connect()
         assert connected
