@@ -12,4 +12,6 @@ async def disconnect_after() -> AsyncIterator[Callable[..., None]]:
     sockets: list[WebsocketCommunicator] = []
     yield lambda *more: sockets.extend(more)
     for socket in sockets:
-        await socket.disconnect()
+        # A socket the server closed has ended; the test asserted how.
+        if not socket.future.done():
+            await socket.disconnect()
