@@ -441,3 +441,25 @@ async def test_a_socket_revoked_twice_is_closed_once():
     await consumer.revoke()
     await consumer.revoke()
     assert closes == [CLOSE_FORBIDDEN]
+
+
+async def test_a_layer_that_fails_before_naming_the_channel_surfaces_its_own_error(
+    staff_user, monkeypatch
+):
+    """The channel layer fails while Channels asks it for the socket's channel
+    (Redis gone at that moment): the server sees that error, not one from the
+    consumer's own cleanup, and nothing stays registered."""
+    from channels.layers import InMemoryChannelLayer
+
+    async def refuse(self: Any, prefix: str = "specific") -> str:
+        raise ConnectionError("layer down")
+
+    monkeypatch.setattr(InMemoryChannelLayer, "new_channel", refuse)
+    socket = communicator(await login(staff_user))
+    with pytest.raises(ConnectionError, match="layer down"):
+        await socket.connect(timeout=5)
+    from shop_manager.live.fanout import fanout_for_running_loop
+    from shop_manager.live.ticker import ticker_for_running_loop
+
+    assert not fanout_for_running_loop().recipients
+    assert not ticker_for_running_loop().watchers

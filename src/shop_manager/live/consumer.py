@@ -112,8 +112,10 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
             # already have run; it is safe to run again.
             await self.disconnect(CLOSE_INTERNAL_ERROR)
             # Channels has cancelled and awaited this socket's receive by now.
-            if getattr(self, "channel_layer", None) is not None:
-                forget_channel(self.channel_layer, self.channel_name)
+            # No channel name: the layer failed before it made one.
+            channel_name = getattr(self, "channel_name", None)
+            if getattr(self, "channel_layer", None) is not None and channel_name:
+                forget_channel(self.channel_layer, channel_name)
 
     async def disconnect(self, code: int) -> None:
         ticker_for_running_loop().discard(self)
