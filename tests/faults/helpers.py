@@ -49,22 +49,17 @@ class FreezableRedis(RedisServer):
 
 def redis_layers(backend: str, url: str, prefix: str) -> dict[str, Any]:
     """``CHANNEL_LAYERS`` for a channels-redis layer on ``url``, as
-    docs/deployment.md configures it (socket_timeout above channels-redis' 5 s
-    blocking reads; a command on a connection Redis dropped is retried once
-    on a new one)."""
+    docs/deployment.md configures it: socket_timeout above channels-redis' 5 s
+    blocking reads, and for the list layer a command on a connection Redis
+    dropped retried once on a new one (the pub/sub layer reconnects by itself;
+    on Python 3.10 the retry stalled its reconnect)."""
+    host: dict[str, Any] = {"address": url, "socket_timeout": 30}
+    if backend.endswith(".core.RedisChannelLayer"):
+        host["retry_on_error"] = [RedisConnectionError]
     return {
         "default": {
             "BACKEND": backend,
-            "CONFIG": {
-                "hosts": [
-                    {
-                        "address": url,
-                        "socket_timeout": 30,
-                        "retry_on_error": [RedisConnectionError],
-                    }
-                ],
-                "prefix": prefix,
-            },
+            "CONFIG": {"hosts": [host], "prefix": prefix},
         }
     }
 
