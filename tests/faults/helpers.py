@@ -230,15 +230,23 @@ async def next_frame(
     cancels the application when it times out, closing the socket under test.
     """
     skipped: list[dict[str, Any]] = []
+    pending: list[dict[str, Any]] = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if socket.output_queue.empty():
-            if socket.future.done():
-                socket.future.result()  # Raise what ended the application.
-                break
-            await asyncio.sleep(0.02)
-            continue
-        frame: dict[str, Any] = await socket.receive_json_from()
+        if not pending:
+            if socket.output_queue.empty():
+                if socket.future.done():
+                    socket.future.result()  # Raise what ended the application.
+                    break
+                await asyncio.sleep(0.02)
+                continue
+            message: dict[str, Any] = await socket.receive_json_from()
+            # The socket's writer bundles frames queued together into one
+            # "frames" message: read them one by one, in order.
+            pending = (
+                list(message["frames"]) if message["type"] == "frames" else [message]
+            )
+        frame = pending.pop(0)
         if matches(frame):
             return frame, skipped
         skipped.append(frame)
