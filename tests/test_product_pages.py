@@ -12,6 +12,7 @@ from django.db import connection
 from django.utils import timezone
 
 from shop_manager.models import Product
+from tests.products import product_form
 
 pytestmark = pytest.mark.django_db
 
@@ -152,22 +153,10 @@ def test_create_redirects_with_message(staff_client):
     assert product.expiry_date is None
 
 
-def form_data(product: Product, **changes) -> dict[str, object]:
-    data = {
-        "name": product.name,
-        "price": str(product.price),
-        "cost_price": str(product.cost_price),
-        "quantity": str(product.quantity),
-        "version": product.version,
-    }
-    data.update(changes)
-    return data
-
-
 def test_update_keeps_slug_when_name_changes(staff_client, make_product):
     tea = make_product()
     response = staff_client.post(
-        tea.get_absolute_url(), form_data(tea, name="Black tea"), follow=True
+        tea.get_absolute_url(), product_form(tea, name="Black tea"), follow=True
     )
     tea.refresh_from_db()
     assert (tea.name, tea.slug) == ("Black tea", "tea")
@@ -181,13 +170,13 @@ def test_stale_edit_is_refused_and_the_other_change_survives(
     loaded = Product.objects.get(pk=tea.pk)  # What the second editor's form holds.
     assert (
         staff_client.post(
-            tea.get_absolute_url(), form_data(tea, quantity="9")
+            tea.get_absolute_url(), product_form(tea, quantity="9")
         ).status_code
         == 302
     )
 
     stale = staff_client.post(
-        tea.get_absolute_url(), form_data(loaded, quantity="1", price="5.00")
+        tea.get_absolute_url(), product_form(loaded, quantity="1", price="5.00")
     )
     assert stale.status_code == 409
     assert "Someone else changed this product" in stale.text

@@ -18,6 +18,7 @@ from shop_manager.changelog.actors import acting_as
 from shop_manager.changelog.rendering import describe
 from shop_manager.changelog.writer import logged_value
 from shop_manager.models import Product, ProductEvent
+from tests.products import product_form
 
 LOCMEM = {
     "NOTIFIERS": {
@@ -38,23 +39,6 @@ def locmem_outbox() -> Any:
         notifiers.outbox.clear()
         yield notifiers.outbox
         notifiers.outbox.clear()
-
-
-def form_data(product: Product, **changes: Any) -> dict[str, Any]:
-    data = {
-        "name": product.name,
-        "sku": product.sku or "",
-        "description": product.description,
-        "price": str(product.price),
-        "cost_price": "" if product.cost_price is None else str(product.cost_price),
-        "quantity": product.quantity,
-        "low_stock_threshold": product.low_stock_threshold or "",
-        "expiry_date": product.expiry_date.isoformat() if product.expiry_date else "",
-        "supplier_number": product.supplier_number,
-        "version": product.version,
-    }
-    data.update(changes)
-    return data
 
 
 def test_create_update_delete_each_log_one_event(make_product):
@@ -117,7 +101,9 @@ def test_a_save_that_changes_nothing_logs_nothing(make_product, locmem_outbox):
 
 def test_staff_post_records_the_actor(staff_client, staff_user, make_product):
     tea = make_product(quantity=4)
-    response = staff_client.post(f"/products/{tea.slug}/", form_data(tea, quantity=9))
+    response = staff_client.post(
+        f"/products/{tea.slug}/", product_form(tea, quantity=9)
+    )
     assert response.status_code == 302
     event = ProductEvent.objects.latest("id")
     assert event.action == "updated"
@@ -129,7 +115,7 @@ def test_admin_change_form_records_the_actor(client, django_user_model, make_pro
     admin = django_user_model.objects.create_superuser("boss", password="pw")
     client.force_login(admin)
     tea = make_product(quantity=4)
-    data = form_data(tea, quantity=7)
+    data = product_form(tea, quantity=7)
     del data["version"]
     response = client.post(f"/admin/shop_manager/product/{tea.pk}/change/", data)
     assert response.status_code == 302, response.content

@@ -297,23 +297,6 @@ class HttpSession:
         return "; ".join(f"{c.name}={c.value}" for c in self.cookies)
 
 
-def product_form(product: Any, **changes: Any) -> dict[str, Any]:
-    """What the product page's edit form posts, with ``changes`` typed in."""
-    fields = {
-        "name": product.name,
-        "sku": product.sku or "",
-        "description": product.description,
-        "price": product.price,
-        "cost_price": product.cost_price,
-        "quantity": product.quantity,
-        "low_stock_threshold": product.low_stock_threshold or "",
-        "expiry_date": product.expiry_date.isoformat() if product.expiry_date else "",
-        "supplier_number": product.supplier_number,
-        "version": product.version,
-    }
-    return {**fields, **changes}
-
-
 @contextmanager
 def dashboard_socket(
     server: Server, session: HttpSession, after: int

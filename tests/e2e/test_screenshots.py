@@ -22,8 +22,8 @@ from tests.e2e.support import (
     DashboardPage,
     HttpSession,
     off_main_thread,
-    product_form,
 )
+from tests.products import product_form
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 

@@ -26,7 +26,6 @@ __all__ = [
     "TcpProxy",
     "dashboard_socket",
     "ended",
-    "form_data",
     "logged_in_client",
     "next_frame",
     "redis_layers",
@@ -62,24 +61,6 @@ def redis_layers(backend: str, url: str, prefix: str) -> dict[str, Any]:
             "CONFIG": {"hosts": [host], "prefix": prefix},
         }
     }
-
-
-def form_data(product: Any, **changes: Any) -> dict[str, Any]:
-    """What the product page's edit form posts, with ``changes`` typed in."""
-    data = {
-        "name": product.name,
-        "sku": product.sku or "",
-        "description": product.description,
-        "price": str(product.price),
-        "cost_price": str(product.cost_price),
-        "quantity": str(product.quantity),
-        "low_stock_threshold": product.low_stock_threshold or "",
-        "expiry_date": product.expiry_date.isoformat() if product.expiry_date else "",
-        "supplier_number": product.supplier_number,
-        "version": product.version,
-    }
-    data.update(changes)
-    return data
 
 
 def run_together(*jobs: Callable[[], Any]) -> list[Any]:

@@ -22,7 +22,8 @@ from shop_manager.forms import ProductForm
 from shop_manager.live.feed import latest_event_id
 from shop_manager.models import Product, ProductEvent
 from tests.e2e.support import wait_until
-from tests.faults.helpers import form_data, run_together
+from tests.faults.helpers import run_together
+from tests.products import product_form
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -67,7 +68,7 @@ def test_two_stale_edits_at_once_one_wins_the_other_gets_the_conflict_page(
     def post(client: Client, quantity: int) -> Any:
         start.wait()
         return client.post(
-            tea.get_absolute_url(), form_data(tea, quantity=str(quantity))
+            tea.get_absolute_url(), product_form(tea, quantity=str(quantity))
         )
 
     responses = run_together(lambda: post(clients[0], 5), lambda: post(clients[1], 6))
@@ -231,7 +232,9 @@ def test_the_same_sku_given_to_two_products_at_once_is_a_form_error_not_a_500(
 
     def edit(client: Client, product: Product) -> Any:
         start.wait()
-        return client.post(product.get_absolute_url(), form_data(product, sku="TEA-1"))
+        return client.post(
+            product.get_absolute_url(), product_form(product, sku="TEA-1")
+        )
 
     responses = run_together(
         lambda: edit(clients[0], green), lambda: edit(clients[1], black)

@@ -27,10 +27,10 @@ from shop_manager.models import Product, ProductEvent
 from tests.faults.helpers import (
     dashboard_socket,
     ended,
-    form_data,
     logged_in_client,
     next_frame,
 )
+from tests.products import product_form
 
 pytestmark = [
     pytest.mark.redis,
@@ -68,7 +68,7 @@ async def post(client: Client, path: str, data: dict[str, Any]) -> int:
 async def save_quantity(client: Client, product: Product, quantity: int) -> int:
     await database_sync_to_async(product.refresh_from_db)()
     return await post(
-        client, product.get_absolute_url(), form_data(product, quantity=quantity)
+        client, product.get_absolute_url(), product_form(product, quantity=quantity)
     )
 
 

@@ -73,23 +73,6 @@ def product(name: str = "Tea", **fields: Any) -> Product:
     return Product.objects.create(name=name, **fields)
 
 
-def product_form(item: Product, **changes: Any) -> dict[str, Any]:
-    """What the product page's edit form posts, with ``changes`` typed in."""
-    return {
-        "name": item.name,
-        "sku": item.sku or "",
-        "description": item.description,
-        "price": item.price,
-        "cost_price": item.cost_price,
-        "quantity": item.quantity,
-        "low_stock_threshold": item.low_stock_threshold or "",
-        "expiry_date": item.expiry_date.isoformat() if item.expiry_date else "",
-        "supplier_number": item.supplier_number,
-        "version": item.version,
-        **changes,
-    }
-
-
 def snapshot() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Every product and change-log row, to compare before and after a request."""
     return (

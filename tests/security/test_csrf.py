@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from tests.products import product_form
 from tests.security.helpers import (
     VALID_PRODUCT,
     client_for,
     is_logged_in,
     product,
-    product_form,
     snapshot,
 )
 

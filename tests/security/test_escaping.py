@@ -13,12 +13,12 @@ import re
 import pytest
 from django.utils.html import escape
 
+from tests.products import product_form
 from tests.security.helpers import (
     HOSTILE_NAMES,
     VALID_PRODUCT,
     client_for,
     product,
-    product_form,
 )
 
 pytestmark = pytest.mark.django_db

@@ -14,12 +14,12 @@ import pytest
 from django.test import Client, override_settings
 
 from shop_manager.models import Product
+from tests.products import product_form
 from tests.security.helpers import (
     ROLES,
     VALID_PRODUCT,
     client_for,
     product,
-    product_form,
     snapshot,
 )
 
