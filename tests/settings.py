@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -109,6 +110,7 @@ REDIS_LAYERS = {
     "redis": "channels_redis.core.RedisChannelLayer",
     "redis-pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
 }
+CHANNEL_LAYERS: dict[str, dict[str, Any]]
 if CHANNEL_BACKEND in REDIS_LAYERS:
     CHANNEL_LAYERS = {
         "default": {

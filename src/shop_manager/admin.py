@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
@@ -12,6 +12,13 @@ from django.utils.translation import gettext_lazy as _
 from shop_manager.changelog.actors import acting_as
 from shop_manager.changelog.rendering import describe, time_display
 from shop_manager.models import Product, ProductEvent
+
+if TYPE_CHECKING:
+    _ProductAdminBase = admin.ModelAdmin[Product]
+    _ProductEventAdminBase = admin.ModelAdmin[ProductEvent]
+else:
+    # Django's class is not subscriptable at run time; only mypy needs the type.
+    _ProductAdminBase = _ProductEventAdminBase = admin.ModelAdmin
 
 
 class StockFilter(admin.SimpleListFilter):
@@ -45,7 +52,7 @@ class ActingUserMixin:
 
 
 @admin.register(Product)
-class ProductAdmin(ActingUserMixin, admin.ModelAdmin):
+class ProductAdmin(ActingUserMixin, _ProductAdminBase):
     list_display = [
         "name",
         "sku",
@@ -62,7 +69,7 @@ class ProductAdmin(ActingUserMixin, admin.ModelAdmin):
 
 
 @admin.register(ProductEvent)
-class ProductEventAdmin(admin.ModelAdmin):
+class ProductEventAdmin(_ProductEventAdminBase):
     """The change log: browsable, never edited (it is the audit trail)."""
 
     list_display = ["id", "when", "action", "product_name", "actor_name", "summary"]

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 
@@ -8,8 +8,14 @@ from shop_manager.models import COST_FIELDS, EDITABLE_FIELDS, Product
 
 __all__ = ["ProductForm"]
 
+if TYPE_CHECKING:
+    _ModelForm = forms.ModelForm[Product]
+else:
+    # Django's class is not subscriptable at run time; only mypy needs the type.
+    _ModelForm = forms.ModelForm
 
-class ProductForm(forms.ModelForm):
+
+class ProductForm(_ModelForm):
     """Create or edit a product.
 
     On edit it carries the ``version`` the user started from, so the view can

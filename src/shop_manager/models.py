@@ -92,14 +92,16 @@ class ProductQuerySet(models.QuerySet["Product"]):
             ),
         )
 
+    # The flags are with_stock_flags()' annotations, which django-stubs does
+    # not follow through a method of our own: hence the ignores.
     def low_stock(self) -> ProductQuerySet:
-        return self.with_stock_flags().filter(is_low_stock=True)
+        return self.with_stock_flags().filter(is_low_stock=True)  # type: ignore[misc]
 
     def expired(self, today: datetime.date | None = None) -> ProductQuerySet:
-        return self.with_stock_flags(today).filter(is_expired=True)
+        return self.with_stock_flags(today).filter(is_expired=True)  # type: ignore[misc]
 
     def expiring_soon(self, today: datetime.date | None = None) -> ProductQuerySet:
-        return self.with_stock_flags(today).filter(is_expiring_soon=True)
+        return self.with_stock_flags(today).filter(is_expiring_soon=True)  # type: ignore[misc]
 
 
 class Product(TimeStampedModel):
@@ -202,7 +204,7 @@ class Product(TimeStampedModel):
         super().save(*args, **kwargs)
 
     def _insert_with_unique_slug(self, *args: Any, **kwargs: Any) -> None:
-        max_length = self._meta.get_field("slug").max_length or 50
+        max_length = Product._meta.get_field("slug").max_length or 50
         base = slug_base(self.name, max_length)
         for _attempt in range(SLUG_ATTEMPTS):
             taken = Product.objects.filter(

@@ -8,7 +8,7 @@ changes the rules in one place.
 from __future__ import annotations
 
 from functools import cache
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from django.core.signals import setting_changed
 from django.dispatch import receiver
@@ -17,7 +17,7 @@ from shop_manager.conf import SETTING_NAME, get_config, import_from_setting
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
-    from django.contrib.auth.models import AnonymousUser
+    from django.contrib.auth.models import AnonymousUser, PermissionsMixin
 
     User = AbstractBaseUser | AnonymousUser
 
@@ -94,13 +94,24 @@ class ModelPermissionsPolicy(BasePermissionPolicy):
     """
 
     def can_manage(self, user: User, action: Action) -> bool:
-        return self.is_active(user) and user.has_perm(f"shop_manager.{action}_product")
+        return self.is_active(user) and _has_perm(
+            user, f"shop_manager.{action}_product"
+        )
 
     def can_watch(self, user: User) -> bool:
-        return self.is_active(user) and user.has_perm("shop_manager.watch_dashboard")
+        return self.is_active(user) and _has_perm(user, "shop_manager.watch_dashboard")
 
     def can_see_costs(self, user: User) -> bool:
-        return self.is_active(user) and user.has_perm("shop_manager.view_product_costs")
+        return self.is_active(user) and _has_perm(
+            user, "shop_manager.view_product_costs"
+        )
+
+
+def _has_perm(user: User, perm: str) -> bool:
+    # Model permissions need a user model with PermissionsMixin (as Django's
+    # auth backends and PermissionRequiredMixin do); AbstractBaseUser alone
+    # has no has_perm().
+    return cast("PermissionsMixin | AnonymousUser", user).has_perm(perm)
 
 
 @cache

@@ -21,7 +21,8 @@ REFUSED_TEMPLATE = "shop_manager/403.html"
 class RefusedPageMixin(UserPassesTestMixin):
     request: HttpRequest
 
-    def handle_no_permission(self) -> HttpResponse:
+    # django-stubs narrows the return to a redirect; Django takes any response.
+    def handle_no_permission(self) -> HttpResponse:  # type: ignore[override]
         if not self.request.user.is_authenticated:
             return super().handle_no_permission()  # To the login page.
         return render(

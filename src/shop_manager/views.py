@@ -3,14 +3,21 @@ and delete."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
+from django import forms
 from django.contrib import messages
 from django.contrib.messages.views import SuccessMessageMixin
 from django.core.paginator import Page, Paginator
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseRedirect,
+    QueryDict,
+)
 from django.shortcuts import get_object_or_404
 from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
@@ -30,6 +37,22 @@ from shop_manager.forms import ProductForm
 from shop_manager.models import Product, ProductEvent, ProductQuerySet
 from shop_manager.permissions import Action, get_policy
 from shop_manager.refusals import RefusedPageMixin
+
+if TYPE_CHECKING:
+    from django.core.paginator import _SupportsPagination
+
+    _ListView = ListView[Product]
+    _DetailView = DetailView[Product]
+    _UpdateView = UpdateView[Product, ProductForm]
+    _CreateView = CreateView[Product, ProductForm]
+    _DeleteView = DeleteView[Product, forms.Form]
+    _SuccessMessageMixin = SuccessMessageMixin[forms.Form]
+else:
+    # Django's generic views are not subscriptable at run time; only mypy
+    # needs their type arguments.
+    _ListView, _DetailView, _UpdateView = ListView, DetailView, UpdateView
+    _CreateView, _DeleteView = CreateView, DeleteView
+    _SuccessMessageMixin = SuccessMessageMixin
 
 __all__ = [
     "ProductCreateView",
@@ -82,10 +105,12 @@ class PolicyMixin(RefusedPageMixin):
     post_action: Action | None = None
     get_action: Action | None = None
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(
+        self, request: HttpRequest, *args: Any, **kwargs: Any
+    ) -> HttpResponseBase:
         # Changes made while handling this request are logged as this user's.
         with acting_as(request.user):
-            return super().dispatch(request, *args, **kwargs)  # type: ignore[no-any-return]
+            return super().dispatch(request, *args, **kwargs)
 
     def test_func(self) -> bool:
         policy = get_policy()
@@ -117,7 +142,7 @@ class ProductFormMixin:
         return kwargs
 
 
-class ProductListView(PolicyMixin, ListView):
+class ProductListView(PolicyMixin, _ListView):
     model = Product
     context_object_name = "products"
     template_name = "shop_manager/product_list.html"
@@ -126,8 +151,8 @@ class ProductListView(PolicyMixin, ListView):
         return int(get_config()["PAGE_SIZE"])
 
     def paginate_queryset(
-        self, queryset: QuerySet[Product], page_size: int
-    ) -> tuple[Paginator, Page, list[Product], bool]:
+        self, queryset: _SupportsPagination[Product], page_size: int
+    ) -> tuple[Paginator[Product], Page[Product], list[Product], bool]:
         # Out-of-range or junk ?page= shows the nearest page rather than a 404.
         paginator = self.get_paginator(queryset, page_size)
         page = paginator.get_page(self.request.GET.get("page"))
@@ -139,12 +164,14 @@ class ProductListView(PolicyMixin, ListView):
             params.get("q", ""), with_costs=self.sees_costs()
         ).with_stock_flags()
         if params.get("stock") in STOCK_FILTERS:
-            queryset = queryset.filter(is_low_stock=True)
+            # The flags are with_stock_flags()' annotations, which django-stubs
+            # does not follow through a method of our own.
+            queryset = queryset.filter(is_low_stock=True)  # type: ignore[misc]
         expiry = params.get("expiry")
         if expiry == "expired":
-            queryset = queryset.filter(is_expired=True)
+            queryset = queryset.filter(is_expired=True)  # type: ignore[misc]
         elif expiry == "expiring":
-            queryset = queryset.filter(is_expiring_soon=True)
+            queryset = queryset.filter(is_expiring_soon=True)  # type: ignore[misc]
         return queryset.order_by(*SORTS[self.current_sort()])
 
     def current_sort(self) -> str:
@@ -176,7 +203,7 @@ class ProductListView(PolicyMixin, ListView):
         return context
 
 
-class ProductDetailView(PolicyMixin, DetailView):
+class ProductDetailView(PolicyMixin, _DetailView):
     """GET shows a product to anyone who may view it, with an Edit button for
     those who may change it. POST updates it exactly as the edit page does:
     forms and scripts have always posted here."""
@@ -203,11 +230,11 @@ class ProductDetailView(PolicyMixin, DetailView):
         ]
         return context
 
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         return ProductEditView.as_view()(request, *args, **kwargs)
 
 
-class ProductEditView(PolicyMixin, ProductFormMixin, UpdateView):
+class ProductEditView(PolicyMixin, ProductFormMixin, _UpdateView):
     """GET shows the edit form; POST updates, refusing a save from a stale
     version with the conflict page (409)."""
 
@@ -251,7 +278,8 @@ class ProductEditView(PolicyMixin, ProductFormMixin, UpdateView):
         stale_edit = find_conflict(form, current)
         # The next submit carries the choices and is checked against the
         # version now shown: a further change meanwhile conflicts again.
-        data = form.data.copy()
+        # A bound form here holds request.POST, a QueryDict.
+        data = cast(QueryDict, form.data).copy()
         data["version"] = str(current.version)
         form.data = data
         context = self.get_context_data(
@@ -261,7 +289,7 @@ class ProductEditView(PolicyMixin, ProductFormMixin, UpdateView):
         return self.render_to_response(context, status=409)
 
 
-class ProductCreateView(PolicyMixin, ProductFormMixin, CreateView):
+class ProductCreateView(PolicyMixin, ProductFormMixin, _CreateView):
     model = Product
     form_class = ProductForm
     template_name = "shop_manager/product_form.html"
@@ -277,7 +305,7 @@ class ProductCreateView(PolicyMixin, ProductFormMixin, CreateView):
         return HttpResponseRedirect(product.get_absolute_url())
 
 
-class ProductDeleteView(PolicyMixin, SuccessMessageMixin, DeleteView):
+class ProductDeleteView(PolicyMixin, _SuccessMessageMixin, _DeleteView):
     model = Product
     context_object_name = "product"
     template_name = "shop_manager/product_confirm_delete.html"

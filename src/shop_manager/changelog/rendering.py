@@ -8,6 +8,7 @@ import datetime
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
+from django.db.models import ForeignObjectRel
 from django.urls import NoReverseMatch, reverse
 from django.utils import dateformat, timezone
 
@@ -56,9 +57,13 @@ def field_label(field: str) -> str:
     A field the model no longer has (in an old log row) shows its own name.
     """
     try:
-        return str(Product._meta.get_field(field).verbose_name)
+        model_field = Product._meta.get_field(field)
     except FieldDoesNotExist:
         return field.replace("_", " ")
+    if isinstance(model_field, ForeignObjectRel):
+        # Another model's foreign key to products: never a logged field.
+        return field.replace("_", " ")
+    return str(model_field.verbose_name)
 
 
 def show_value(value: Any) -> str:

@@ -59,7 +59,9 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.channel_layer_alias = get_config()["CHANNEL_LAYER"]
+        # Read per socket so override_settings reaches it; types-channels
+        # declares it a ClassVar, but Channels reads it from the instance.
+        self.channel_layer_alias = get_config()["CHANNEL_LAYER"]  # type: ignore[misc]
         self.joined: list[str] = []
         # Every frame after the first, written in order by this socket's own task.
         self.outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=OUTBOX_SIZE)

@@ -33,6 +33,11 @@ from shop_manager.notifiers.base import BaseNotifier
 if TYPE_CHECKING:
     from shop_manager.models import ProductEvent
 
+    _HandlerBase = BaseConnectionHandler[BaseNotifier]
+else:
+    # Django's class is not subscriptable at run time; only mypy needs the type.
+    _HandlerBase = BaseConnectionHandler
+
 __all__ = [
     "NOTIFIER_KEYS",
     "BaseNotifier",
@@ -56,7 +61,7 @@ class InvalidNotifierBackendError(ImproperlyConfigured):
     """A ``NOTIFIERS`` entry names a backend that cannot be built."""
 
 
-class NotifierHandler(BaseConnectionHandler):
+class NotifierHandler(_HandlerBase):
     """Builds each configured backend on first use and keeps it: Django's
     alias registry for ``CACHES`` and ``DATABASES``, over ``NOTIFIERS``."""
 

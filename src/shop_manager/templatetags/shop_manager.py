@@ -18,7 +18,7 @@ register = template.Library()
 @register.filter
 def can_manage(user: Any, action: str) -> bool:
     """``{% if user|can_manage:"add" %}``; an unknown action is never allowed."""
-    return action in ACTIONS and get_policy().can_manage(user, action)  # type: ignore[arg-type]
+    return action in ACTIONS and get_policy().can_manage(user, action)
 
 
 @register.filter

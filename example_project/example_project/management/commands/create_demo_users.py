@@ -48,7 +48,7 @@ class Command(BaseCommand):
                     )
                 )
                 continue
-            manager.create_user(  # type: ignore[attr-defined]
+            manager.create_user(
                 **{User.USERNAME_FIELD: username},
                 password=password,
                 is_staff=is_staff,
