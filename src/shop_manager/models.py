@@ -148,7 +148,9 @@ class Product(TimeStampedModel):
     # Bumped on every save so a form holding an older number can be refused.
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
-    tracker = FieldTracker()
+    # Only what the change log diffs: the tracker copies each tracked value
+    # on every instance loaded, so a page of products pays for each field.
+    tracker = FieldTracker(fields=EDITABLE_FIELDS)
 
     objects = ProductQuerySet.as_manager()
 
