@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Collection
 from decimal import Decimal
 from typing import Any
 
@@ -44,6 +45,8 @@ EDITABLE_FIELDS = (
 # What a product costs the shop and who supplies it: shown, searched and sent
 # only to users the permission policy lets see costs (``can_see_costs``).
 COST_FIELDS = ("cost_price", "supplier_number")
+# Fields whose check constraints (>= 0) their own validators already state.
+CHECKED_FIELDS = ("price", "cost_price")
 # Collisions under concurrent creates are retried this many times.
 SLUG_ATTEMPTS = 10
 # Products' names: the longest field a search looks in, so a longer term
@@ -185,6 +188,13 @@ class Product(TimeStampedModel):
 
     def get_absolute_url(self) -> str:
         return reverse("shop_manager:product-detail", kwargs={"slug": self.slug})
+
+    def validate_constraints(self, exclude: Collection[str] | None = None) -> None:
+        # The two check constraints restate the fields' MinValueValidator(0),
+        # which full_clean() has already run (a field it excluded is excluded
+        # here too); checking them again costs a query each on every save
+        # through a form. The database still enforces them.
+        super().validate_constraints(exclude={*(exclude or ()), *CHECKED_FIELDS})
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         # One transaction for the row and its change-log entry (written by the
