@@ -17,6 +17,7 @@ from model_utils import FieldTracker
 from model_utils.models import TimeStampedModel
 
 from shop_manager.conf import get_config
+from shop_manager.links import product_detail_url
 from shop_manager.slugs import (
     SLUG_MAX_LENGTH,
     collision_pattern,
@@ -187,7 +188,11 @@ class Product(TimeStampedModel):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("shop_manager:product-detail", kwargs={"slug": self.slug})
+        # Cached per slug: a list page asks for one per row. Unmounted, the
+        # uncached reverse() raises NoReverseMatch as it always did.
+        return product_detail_url(self.slug) or reverse(
+            "shop_manager:product-detail", kwargs={"slug": self.slug}
+        )
 
     def validate_constraints(self, exclude: Collection[str] | None = None) -> None:
         # The two check constraints restate the fields' MinValueValidator(0),

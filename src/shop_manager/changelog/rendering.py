@@ -5,16 +5,12 @@ date an event through here."""
 from __future__ import annotations
 
 import datetime
-from functools import lru_cache
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
-from django.core.signals import setting_changed
-from django.dispatch import receiver
-from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils import dateformat, timezone
-from django.utils.translation import get_language
 
+from shop_manager.links import product_detail_url
 from shop_manager.models import COST_FIELDS, Product, ProductEvent
 
 __all__ = [
@@ -93,31 +89,7 @@ def describe(event: ProductEvent, *, with_costs: bool = True) -> str:
 def product_url(event: ProductEvent) -> str | None:
     if event.action == ProductEvent.Action.DELETED:
         return None
-    # A page of history is one product's events, a dashboard's mostly a few
-    # products': reverse() each slug once, not once per row. The key holds
-    # everything else reverse() depends on.
-    return _detail_url(
-        event.product_slug, get_urlconf(), get_script_prefix(), get_language()
-    )
-
-
-@lru_cache(maxsize=1024)
-def _detail_url(
-    slug: str, urlconf: str | None, prefix: str, language: str | None
-) -> str | None:
-    try:
-        return reverse(
-            "shop_manager:product-detail", kwargs={"slug": slug}, urlconf=urlconf
-        )
-    except NoReverseMatch:  # The host did not mount the product pages.
-        return None
-
-
-@receiver(setting_changed)
-def _forget_urls(*, setting: str, **kwargs: Any) -> None:
-    # Django clears its own URL caches then too (tests overriding the URLconf).
-    if setting == "ROOT_URLCONF":
-        _detail_url.cache_clear()
+    return product_detail_url(event.product_slug)
 
 
 def event_payload(event: ProductEvent, *, with_costs: bool = True) -> dict[str, Any]:
