@@ -182,11 +182,16 @@ class EditLog:
 
 
 class FormEditor:
-    """A logged-in staff member editing products through the real form."""
+    """A logged-in staff member editing products through the real form
+    (``path``: the edit page of a product, from its slug or, for the admin's
+    change form, its id)."""
 
-    def __init__(self, client: Any, slugs: list[str]) -> None:
+    def __init__(
+        self, client: Any, slugs: list[str], path: str = "/products/{}/edit/"
+    ) -> None:
         self.client = client
         self.slugs = slugs
+        self.path = path
         self.busy: set[str] = set()
         self.log = EditLog()
 
@@ -198,14 +203,15 @@ class FormEditor:
         self.busy.add(slug)
         started = time.perf_counter()
         try:
-            page = await self.client.get(f"/products/{slug}/edit/")
+            url = self.path.format(slug)
+            page = await self.client.get(url)
             form = FormFields()
             form.feed(page.text)
             form.fields["quantity"] = str(serial % 10_000)
             posted = await self.client.post(
-                f"/products/{slug}/edit/",
+                url,
                 data=form.fields,
-                headers={"Referer": f"{self.client.base_url}/products/{slug}/edit/"},
+                headers={"Referer": f"{self.client.base_url}{url}"},
             )
             if posted.status_code != 302:
                 errors = re.findall(
@@ -219,6 +225,28 @@ class FormEditor:
             self.log.errors.append(repr(exc)[:200])
         finally:
             self.busy.discard(slug)
+
+
+class PageReader:
+    """Asks for one page again and again (a GET answered 200 is a "change"
+    here, so ``back_to_back`` drives readers as it drives editors)."""
+
+    def __init__(self, client: Any, path: str) -> None:
+        self.client = client
+        self.path = path
+        self.log = EditLog()
+
+    async def change(self, serial: int) -> None:
+        started = time.perf_counter()
+        try:
+            page = await self.client.get(self.path)
+            if page.status_code != 200:
+                raise RuntimeError(f"GET {self.path} answered {page.status_code}")
+            self.log.latencies.append(time.perf_counter() - started)
+            self.log.made += 1
+        except Exception as exc:
+            self.log.failed += 1
+            self.log.errors.append(repr(exc)[:200])
 
 
 class Publisher:

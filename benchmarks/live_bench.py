@@ -4,6 +4,7 @@
     python benchmarks/live_bench.py --scenario idle      # 5,000 idle sockets, 60 s
     python benchmarks/live_bench.py --scenario burst     # changes back to back
     python benchmarks/live_bench.py --workers 2          # uvicorn --workers 2
+    python benchmarks/live_bench.py --scenario pages     # product pages vs admin
 
 Starts its own PostgreSQL database (uniquely named, dropped at the end), its
 own redis-server on a free port, the example project under uvicorn (or
@@ -42,6 +43,7 @@ from clients import (
     back_to_back,
     run_sockets,
 )
+from pages import run_pages
 from services import (
     ROOT,
     Child,
@@ -51,10 +53,13 @@ from services import (
     free_port,
     peak_rss_mb,
     port_open,
+    py_spy,
     wait_until,
 )
 
 PASSWORD = "bench-password-not-secret"
+# The superuser the pages scenario browses as (the admin needs one).
+ADMIN = "bench-admin"
 CEILING_CHANNEL = "bench-ceiling"
 # Seconds after the last change for the last frames to arrive.
 DRAIN = 5.0
@@ -183,15 +188,18 @@ class DjangoTarget(Target):
     def _set_up_data(self) -> list[str]:
         self._manage("migrate", "--noinput", "-v", "0")
         self._manage("collectstatic", "--noinput", "-v", "0")
+        # Products in bulk (benchmarks/bench_data.py); one superuser for the
+        # admin pages the pages scenario compares with.
         script = (
-            "import json\n"
-            "from decimal import Decimal\n"
+            "import json, sys\n"
+            f"sys.path.insert(0, {str(ROOT / 'benchmarks')!r})\n"
+            "from bench_data import load_products\n"
             "from django.contrib.auth import get_user_model\n"
-            "from shop_manager.models import Product\n"
+            "users = get_user_model().objects\n"
             f"for n in range({self.staff + 4}):\n"
-            f"    get_user_model().objects.create_user(f'bench-staff-{{n}}', password={PASSWORD!r}, is_staff=True)\n"
-            "slugs = [Product.objects.create(name=f'Bench product {n}', price=Decimal('1.00'), quantity=1).slug\n"
-            f"         for n in range({self.args.products})]\n"
+            f"    users.create_user(f'bench-staff-{{n}}', password={PASSWORD!r}, is_staff=True)\n"
+            f"users.create_superuser({ADMIN!r}, password={PASSWORD!r})\n"
+            f"slugs = load_products({self.args.products}, history={self.args.history})\n"
             "print(json.dumps(slugs))\n"
         )
         return list(json.loads(self._manage("shell", "-c", script).splitlines()[-1]))
@@ -375,29 +383,9 @@ async def run_load(
     await asyncio.sleep(1.0)
     profiler = None
     if args.profile and isinstance(target, DjangoTarget):
-        # Collapsed stacks (py-spy's "raw" format) over the change window.
-        spy = Path(sys.executable).with_name("py-spy")
+        # Collapsed stacks over the change window.
         out = f"{args.profile}-{load.sockets}.txt"
-        profiler = subprocess.Popen(
-            [
-                str(spy),
-                "record",
-                "--format",
-                "raw",
-                "--subprocesses",
-                "--nonblocking",
-                "--rate",
-                "200",
-                "--duration",
-                str(int(load.seconds)),
-                "-o",
-                out,
-                "--pid",
-                str(target.child.pid),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        profiler = py_spy(target.child.pid, out, load.seconds)
     cpu_before = cpu_by_process(target.child.pid)
     window_start = time.perf_counter()
     if load.idle:
@@ -553,6 +541,16 @@ async def bench(args: Any, workdir: Path) -> None:
     db: Database | None = None
     try:
         django_results: dict[str, Result] = {}
+        if args.scenario == "pages":
+            # HTTP only: the package's pages and the admin's, one server.
+            db = Database()
+            django = DjangoTarget(args, workdir, redis, db)
+            try:
+                await run_pages(django, args, ADMIN)
+                await django.close()
+            finally:
+                django.child.stop()
+            return
         if args.only != "ceiling":
             db = Database()
             django = DjangoTarget(args, workdir, redis, db)
@@ -591,7 +589,9 @@ def main() -> None:
         description=__doc__.splitlines()[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--scenario", choices=["rate", "idle", "burst"], default="rate")
+    parser.add_argument(
+        "--scenario", choices=["rate", "idle", "burst", "pages"], default="rate"
+    )
     parser.add_argument("--sockets", type=int, default=0, help="one load of this many")
     parser.add_argument("--rate", type=float, default=20.0, help="changes per second")
     parser.add_argument("--seconds", type=float, default=0)
@@ -612,7 +612,20 @@ def main() -> None:
     parser.add_argument(
         "--staff", type=int, default=10, help="staff sessions for sockets"
     )
-    parser.add_argument("--products", type=int, default=40)
+    parser.add_argument(
+        "--products", type=int, help="products loaded (40; pages: 10,000)"
+    )
+    parser.add_argument(
+        "--history",
+        type=int,
+        help="changes logged for the first product (0; pages: 500)",
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=4, help="pages: clients at once"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="pages: package then admin, N times"
+    )
     parser.add_argument("--editors", type=int, default=4, help="back-to-back editors")
     parser.add_argument("--client-processes", type=int, default=2)
     parser.add_argument(
@@ -625,6 +638,13 @@ def main() -> None:
         help="the example project without psycopg's pool (DB_POOL=false)",
     )
     args = parser.parse_args()
+    pages = args.scenario == "pages"
+    if args.products is None:
+        args.products = 10_000 if pages else 40
+    if args.history is None:
+        args.history = 500 if pages else 0
+    if pages and not args.seconds:
+        args.seconds = 5
 
     # 5,000 sockets need more descriptors than the usual soft limit of 1,024;
     # the servers and client processes inherit this.

@@ -8,6 +8,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -150,6 +151,32 @@ class Database:
 
     def drop(self) -> None:
         self._psql(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
+
+
+def py_spy(pid: int, out: str, seconds: float) -> subprocess.Popen[bytes]:
+    """Record ``pid`` and its children for ``seconds`` with py-spy, as
+    collapsed stacks (its "raw" format) in ``out``; wait() on the result."""
+    spy = Path(sys.executable).with_name("py-spy")
+    return subprocess.Popen(
+        [
+            str(spy),
+            "record",
+            "--format",
+            "raw",
+            "--subprocesses",
+            "--nonblocking",
+            "--rate",
+            "200",
+            "--duration",
+            str(max(1, int(seconds))),
+            "-o",
+            out,
+            "--pid",
+            str(pid),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def process_tree(pid: int) -> list[int]:

@@ -369,3 +369,23 @@ def test_a_product_deleted_while_saving_is_a_404(
 
     monkeypatch.setattr(ProductForm, "clean", clean_then_delete)
     assert staff_client.post("/products/tea/", fields).status_code == 404
+
+
+def test_a_change_is_one_save_one_event_and_a_bounded_number_of_queries(
+    staff_client, make_product, django_assert_max_num_queries
+):
+    tea = make_product(quantity=1)
+    for quantity in (2, 3):  # The second one is measured, caches warm.
+        fields = opened_edit_page(staff_client, tea)
+        fields["quantity"] = str(quantity)
+        events = ProductEvent.objects.count()
+        # Session, user, product, SKU uniqueness, the locked row, its update,
+        # the log's lock (PostgreSQL) and insert, and the transaction's
+        # statements; no check-constraint queries (the validators state them).
+        with django_assert_max_num_queries(11) as done:
+            answer = staff_client.post(f"/products/{tea.slug}/edit/", fields)
+        assert answer.status_code == 302
+    assert ProductEvent.objects.count() == events + 1
+    assert not [q for q in done.captured_queries if "_check" in q["sql"]]
+    tea.refresh_from_db()
+    assert tea.quantity == 3

@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from shop_manager.models import Product
+from shop_manager.models import Product, ProductEvent
 from tests.products import product_form
 
 pytestmark = pytest.mark.django_db
@@ -255,3 +255,82 @@ def test_required_fields_are_marked_on_the_product_form(staff_client):
     # An optional one: neither.
     assert 'for="id_description">Description</label>' in page
     assert not re.search(r"<textarea[^>]* required[ >]", page)
+
+
+def log_quantity_changes(product: Product, count: int) -> None:
+    """``count`` logged quantity changes, in one bulk write."""
+    from shop_manager.changelog.writer import log_events
+
+    log_events([(product, "updated", {"quantity": (n, n + 1)}) for n in range(count)])
+
+
+def history_ids(response) -> list[int]:
+    return [
+        int(i)
+        for i in re.findall(r'class="sm-feed-item" data-id="(\d+)"', response.text)
+    ]
+
+
+def test_older_history_is_a_link_away_page_by_page(client, make_product):
+    tea = make_product(quantity=0)
+    log_quantity_changes(tea, 44)  # 45 events with the creation.
+    seen: list[int] = []
+    page = client.get(tea.get_absolute_url())
+    assert "Newest changes" not in page.text
+    for expected in (20, 20, 5):
+        ids = history_ids(page)
+        assert len(ids) == expected
+        assert ids == sorted(ids, reverse=True)
+        seen += ids
+        older = re.search(r'href="\?history_before=(\d+)#history"', page.text)
+        if expected < 20:
+            assert older is None
+            break
+        assert older is not None
+        page = client.get(f"{tea.get_absolute_url()}?history_before={older.group(1)}")
+        assert 'href="?#history">Newest changes' in page.text
+    assert seen == sorted(
+        ProductEvent.objects.filter(product_pk=tea.pk).values_list("id", flat=True),
+        reverse=True,
+    )
+
+
+@pytest.mark.parametrize("junk", ["abc", "-1", "1e3", "99999999999999999999999"])
+def test_a_junk_history_page_shows_the_newest(client, make_product, junk):
+    tea = make_product()
+    log_quantity_changes(tea, 3)
+    newest = history_ids(client.get(tea.get_absolute_url()))
+    page = client.get(f"{tea.get_absolute_url()}?history_before={junk}")
+    assert page.status_code == 200
+    assert history_ids(page) == newest
+
+
+def test_detail_queries_do_not_grow_with_history(
+    client, make_product, django_assert_max_num_queries
+):
+    tea = make_product()
+    client.get(tea.get_absolute_url())  # Warm caches (content types, sessions).
+    # The product and its page of history, however long the history.
+    with django_assert_max_num_queries(2):
+        client.get(tea.get_absolute_url())
+    log_quantity_changes(tea, 300)
+    oldest_shown = history_ids(client.get(tea.get_absolute_url()))[-1]
+    with django_assert_max_num_queries(2):
+        page = client.get(tea.get_absolute_url())
+    assert len(history_ids(page)) == 20
+    with django_assert_max_num_queries(2):
+        client.get(f"{tea.get_absolute_url()}?history_before={oldest_shown}")
+
+
+def test_dashboard_queries_do_not_grow_with_the_log(
+    staff_client, make_product, django_assert_max_num_queries
+):
+    tea = make_product()
+    staff_client.get("/dashboard/products/")  # Warm caches.
+    # Session, user, the recent events, whether older ones exist.
+    with django_assert_max_num_queries(4):
+        staff_client.get("/dashboard/products/")
+    log_quantity_changes(tea, 300)
+    with django_assert_max_num_queries(4):
+        page = staff_client.get("/dashboard/products/")
+    assert len(history_ids(page)) == 50

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Collection
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +17,7 @@ from model_utils import FieldTracker
 from model_utils.models import TimeStampedModel
 
 from shop_manager.conf import get_config
+from shop_manager.links import product_detail_url
 from shop_manager.slugs import (
     SLUG_MAX_LENGTH,
     collision_pattern,
@@ -44,6 +46,8 @@ EDITABLE_FIELDS = (
 # What a product costs the shop and who supplies it: shown, searched and sent
 # only to users the permission policy lets see costs (``can_see_costs``).
 COST_FIELDS = ("cost_price", "supplier_number")
+# Fields whose check constraints (>= 0) their own validators already state.
+CHECKED_FIELDS = ("price", "cost_price")
 # Collisions under concurrent creates are retried this many times.
 SLUG_ATTEMPTS = 10
 # Products' names: the longest field a search looks in, so a longer term
@@ -150,7 +154,9 @@ class Product(TimeStampedModel):
     # Bumped on every save so a form holding an older number can be refused.
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
-    tracker = FieldTracker()
+    # Only what the change log diffs: the tracker copies each tracked value
+    # on every instance loaded, so a page of products pays for each field.
+    tracker = FieldTracker(fields=EDITABLE_FIELDS)
 
     objects = ProductQuerySet.as_manager()
 
@@ -184,7 +190,18 @@ class Product(TimeStampedModel):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("shop_manager:product-detail", kwargs={"slug": self.slug})
+        # Cached per slug: a list page asks for one per row. Unmounted, the
+        # uncached reverse() raises NoReverseMatch as it always did.
+        return product_detail_url(self.slug) or reverse(
+            "shop_manager:product-detail", kwargs={"slug": self.slug}
+        )
+
+    def validate_constraints(self, exclude: Collection[str] | None = None) -> None:
+        # The two check constraints restate the fields' MinValueValidator(0),
+        # which full_clean() has already run (a field it excluded is excluded
+        # here too); checking them again costs a query each on every save
+        # through a form. The database still enforces them.
+        super().validate_constraints(exclude={*(exclude or ()), *CHECKED_FIELDS})
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         # One transaction for the row and its change-log entry (written by the

@@ -34,6 +34,7 @@ from shop_manager.changelog.rendering import event_payload
 from shop_manager.conf import get_config
 from shop_manager.conflicts import find_conflict
 from shop_manager.forms import ProductForm
+from shop_manager.live.protocol import event_id
 from shop_manager.models import Product, ProductEvent, ProductQuerySet
 from shop_manager.permissions import Action, get_policy
 from shop_manager.refusals import RefusedPageMixin
@@ -220,14 +221,23 @@ class ProductDetailView(PolicyMixin, _DetailView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        # Bounded, and rendered by one include for the whole list.
-        events = ProductEvent.objects.filter(product_pk=self.object.pk).order_by("-id")[
-            :HISTORY_LENGTH
-        ]
+        # Bounded: the newest HISTORY_LENGTH events, or those before
+        # ?history_before=<id>, one row more to know whether older ones
+        # remain; one query however long the history, one include to render.
+        events = ProductEvent.objects.filter(product_pk=self.object.pk)
+        before = event_id(self.request.GET.get("history_before", ""))
+        if before is not None:
+            events = events.filter(id__lt=before)
+        page = list(events.order_by("-id")[: HISTORY_LENGTH + 1])
         with_costs = self.sees_costs()
         context["history"] = [
-            event_payload(event, with_costs=with_costs) for event in events
+            event_payload(event, with_costs=with_costs)
+            for event in page[:HISTORY_LENGTH]
         ]
+        context["history_older"] = (
+            page[HISTORY_LENGTH - 1].pk if len(page) > HISTORY_LENGTH else None
+        )
+        context["history_paged"] = before is not None
         return context
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:

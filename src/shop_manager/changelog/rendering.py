@@ -9,9 +9,9 @@ from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import ForeignObjectRel
-from django.urls import NoReverseMatch, reverse
 from django.utils import dateformat, timezone
 
+from shop_manager.links import product_detail_url
 from shop_manager.models import COST_FIELDS, Product, ProductEvent
 
 __all__ = [
@@ -94,12 +94,7 @@ def describe(event: ProductEvent, *, with_costs: bool = True) -> str:
 def product_url(event: ProductEvent) -> str | None:
     if event.action == ProductEvent.Action.DELETED:
         return None
-    try:
-        return reverse(
-            "shop_manager:product-detail", kwargs={"slug": event.product_slug}
-        )
-    except NoReverseMatch:  # The host did not mount the product pages.
-        return None
+    return product_detail_url(event.product_slug)
 
 
 def event_payload(event: ProductEvent, *, with_costs: bool = True) -> dict[str, Any]:

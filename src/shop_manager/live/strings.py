@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils.translation import gettext, ngettext, pgettext
+from django.utils.translation import gettext, gettext_lazy, ngettext, pgettext
 
 from shop_manager.models import ProductEvent
 
@@ -19,16 +19,16 @@ RECONNECT_MAX_SECONDS = 30
 
 def event_headline(action: str, name: str) -> str:
     """What happened, without the diff: "Product 'Tea' was updated"."""
-    template = _headline_templates().get(action)
-    return template % {"name": name} if template else f"{name}: {action}"
+    template = _HEADLINES.get(action)
+    return str(template) % {"name": name} if template else f"{name}: {action}"
 
 
-def _headline_templates() -> dict[str, str]:
-    return {
-        ProductEvent.Action.CREATED: gettext("Product '%(name)s' was created"),
-        ProductEvent.Action.UPDATED: gettext("Product '%(name)s' was updated"),
-        ProductEvent.Action.DELETED: gettext("Product '%(name)s' was deleted"),
-    }
+# Lazy, so each headline looks up one translation, in the active language.
+_HEADLINES: dict[str, Any] = {
+    ProductEvent.Action.CREATED: gettext_lazy("Product '%(name)s' was created"),
+    ProductEvent.Action.UPDATED: gettext_lazy("Product '%(name)s' was updated"),
+    ProductEvent.Action.DELETED: gettext_lazy("Product '%(name)s' was deleted"),
+}
 
 
 def dashboard_strings() -> dict[str, Any]:
@@ -53,7 +53,7 @@ def dashboard_strings() -> dict[str, Any]:
             for seconds in range(RECONNECT_MAX_SECONDS + 1)
         ],
         "actions": {value: str(label) for value, label in ProductEvent.Action.choices},
-        "headlines": _headline_templates(),
+        "headlines": {action: str(text) for action, text in _HEADLINES.items()},
         "by_actor": gettext("by %(actor)s"),
         "by_nobody": gettext("by nobody (system)"),
         "loading_older": gettext("Loading older changes…"),
