@@ -11,13 +11,13 @@ from shop_manager import notifiers
 from shop_manager.models import Product, ProductEvent
 from shop_manager.transfer.apply import ImportRefused, import_table
 from shop_manager.transfer.plan import CHANGED, CREATED, REFUSED, Rights, plan_import
-from shop_manager.transfer.reading import FileRefused, read_file
+from shop_manager.transfer.reading import FileRefused, Table, read_file
 from tests.transfer.helpers import RECORDING, RecordingNotifier, csv_bytes
 
 pytestmark = pytest.mark.django_db
 
 
-def table(rows: list[list[Any]]):  # type: ignore[no-untyped-def]
+def table(rows: list[list[Any]]) -> Table:
     return read_file(io.BytesIO(csv_bytes(rows)))
 
 

@@ -5,11 +5,11 @@ import io
 import pytest
 from django.test import override_settings
 
-from shop_manager.transfer.reading import FileRefused, read_file
+from shop_manager.transfer.reading import FileRefused, Table, read_file
 from tests.transfer.helpers import csv_bytes
 
 
-def read(data: bytes):  # type: ignore[no-untyped-def]
+def read(data: bytes) -> Table:
     return read_file(io.BytesIO(data))
 
 

@@ -143,3 +143,22 @@ def test_the_list_links_to_import_only_for_managers(
     assert IMPORT not in regular_client.get(list_url).content.decode()
     regular_client.force_login(staff_user)
     assert IMPORT in regular_client.get(list_url).content.decode()
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_export_streams_under_asgi_without_reading_everything_first(
+    async_client: Any, settings: Any
+) -> None:
+    from asgiref.sync import sync_to_async
+    from channels.db import database_sync_to_async
+    from django.db import connections
+
+    await database_sync_to_async(Product.objects.create)(name="Tea", sku="T", price=1)
+    response = await async_client.get(EXPORT)
+    assert response.is_async
+    chunks = [chunk async for chunk in response.streaming_content]
+    # The test client keeps connections open (it unhooks request_finished);
+    # close the one the export used in sync_to_async's thread.
+    await sync_to_async(connections.close_all)()
+    assert b"".join(chunks).decode("utf-8-sig").splitlines()[1].startswith("T,Tea")

@@ -45,9 +45,13 @@ async def aiter_chunks(chunks: Iterator[str]) -> AsyncIterator[str]:
     """``chunks`` for an ASGI server, one database fetch per step in the
     thread Django's sync code uses. Handed a plain iterator, Django's ASGI
     handler would read it all into a list first."""
-    step = sync_to_async(next, thread_sensitive=True)
+    step = sync_to_async(_next, thread_sensitive=True)
     while True:
-        chunk = await step(chunks, None)
+        chunk = await step(chunks)
         if chunk is None:
             return
         yield chunk
+
+
+def _next(chunks: Iterator[str]) -> str | None:
+    return next(chunks, None)

@@ -23,7 +23,7 @@ from shop_manager.transfer.columns import columns_for
 from shop_manager.transfer.export import aiter_chunks, export_chunks
 from shop_manager.transfer.plan import ImportPlan, Rights, plan_import
 from shop_manager.transfer.reading import FileRefused, check_size, decode, parse
-from shop_manager.views import ProductListView
+from shop_manager.views import PolicyMixin, ProductListView
 
 __all__ = ["ProductExportView", "ProductImportView"]
 
@@ -33,13 +33,18 @@ TEMPLATE = "shop_manager/product_import.html"
 EXPORT_FILENAME = "products.csv"
 
 
-class ProductExportView(ProductListView):
+class ProductExportView(PolicyMixin, View):
     """What the list shows (its search, filters and sort, every page) as CSV,
     to whoever may see the list; cost columns only for who may see costs."""
 
-    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def get(
+        self, request: HttpRequest, *args: Any, **kwargs: Any
+    ) -> StreamingHttpResponse:
+        # The list's own queryset code, so the file always matches the page.
+        listing = ProductListView()
+        listing.setup(request, *args, **kwargs)
         chunks = export_chunks(
-            self.get_queryset(), columns_for(with_costs=self.sees_costs())
+            listing.get_queryset(), columns_for(with_costs=self.sees_costs())
         )
         response = StreamingHttpResponse(
             aiter_chunks(chunks) if isinstance(request, ASGIRequest) else chunks,
