@@ -152,3 +152,38 @@ def test_the_locmem_outbox_gets_every_imported_event(
             actor=None,
         )
     assert notifiers.outbox == result.events
+
+
+def test_new_products_get_the_slugs_a_save_would_give(make_product: Any) -> None:
+    make_product(name="Tea", sku="T-0")
+    result = import_table(
+        table(
+            [
+                ["sku", "name", "price"],
+                ["T-1", "Tea", "1"],
+                ["T-2", "Tea", "1"],
+                ["I-1", "Import", "1"],
+            ]
+        ),
+        Rights(),
+        actor=None,
+    )
+    slugs = dict(Product.objects.values_list("sku", "slug"))
+    assert [slugs["T-0"], slugs["T-1"], slugs["T-2"], slugs["I-1"]] == [
+        "tea",
+        "tea-2",
+        "tea-3",
+        "import-2",
+    ]
+    created = {event.product_pk for event in result.events}
+    assert created == set(
+        Product.objects.exclude(sku="T-0").values_list("pk", flat=True)
+    )
+
+
+def test_a_change_bumps_the_version_and_keeps_other_fields(make_product: Any) -> None:
+    product = make_product(name="Tea", sku="T", quantity=1, description="kept")
+    import_table(table([["sku", "quantity"], ["T", "2"]]), Rights(), actor=None)
+    product.refresh_from_db()
+    assert (product.quantity, product.description, product.version) == (2, "kept", 2)
+    assert ProductEvent.objects.latest("id").product_version == 2

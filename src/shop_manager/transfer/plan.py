@@ -32,6 +32,7 @@ __all__ = [
     "UNCHANGED",
     "ImportPlan",
     "Rights",
+    "RowForm",
     "RowPlan",
     "plan_import",
 ]
@@ -64,11 +65,18 @@ class RowPlan:
     # field -> (old, new), as the change log writes values.
     changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)
-    form: ProductForm | None = field(default=None, repr=False, compare=False)
+    form: RowForm | None = field(default=None, repr=False, compare=False)
 
     @property
     def writes(self) -> bool:
         return self.outcome in (CREATED, CHANGED)
+
+    @property
+    def product(self) -> Product:
+        """The product as the row leaves it (unsaved); only for valid rows."""
+        if self.form is None:
+            raise ValueError(f"Line {self.line} has no valid form.")
+        return self.form.instance  # type: ignore[no-any-return]
 
 
 @dataclass
@@ -97,6 +105,23 @@ class ImportPlan:
         ]
         text = json.dumps(summary, separators=(",", ":"), default=str)
         return hashlib.sha256(text.encode()).hexdigest()
+
+
+class RowForm(ProductForm):
+    """The product form without its two per-row queries, which would make a
+    10,000-row preview 20,000 round trips.
+
+    Its field rules are unchanged, so a row is refused with the pages' own
+    messages. The SKU uniqueness check is the import's matching itself (every
+    SKU is looked up in batches and checked against the file's other rows);
+    the check constraints (price and cost ≥ 0) repeat the fields' validators.
+    """
+
+    def validate_unique(self) -> None:
+        pass
+
+    def validate_constraints(self) -> None:
+        pass
 
 
 def plan_import(
@@ -185,7 +210,7 @@ def _plan_row(
     if product is not None:
         data["version"] = str(product.version)
     data.update(values)
-    form = ProductForm(data, instance=product, with_costs=rights.see_costs)
+    form = RowForm(data, instance=product, with_costs=rights.see_costs)
     if not form.is_valid():
         return RowPlan(line, sku, REFUSED, reasons=_reasons(form))
     if product is None:
