@@ -29,7 +29,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from services import Database  # noqa: E402
+from services import Database
 
 
 def setup_django(database: str) -> None:
@@ -80,9 +80,9 @@ def csv_file(rows: int, price: str) -> bytes:
     return buffer.getvalue().encode()
 
 
-def timed(what: str, action: Any) -> Any:
+def timed(what: str, action: Any, *args: Any, **kwargs: Any) -> Any:
     start = time.perf_counter()
-    result = action()
+    result = action(*args, **kwargs)
     print(f"  {what}: {time.perf_counter() - start:.2f} s")
     return result
 
@@ -100,12 +100,9 @@ def bench_import(rows: int) -> None:
         data = csv_file(rows, price)
         table = read_file(io.BytesIO(data))
         before = ProductEvent.objects.count()
-        plan = timed(f"{label}: preview", lambda: plan_import(table, Rights()))
+        plan = timed(f"{label}: preview", plan_import, table, Rights())
         counts = {k: v for k, v in plan.counts.items() if v}
-        timed(
-            f"{label}: apply  ",
-            lambda: import_table(table, Rights(), actor=user),
-        )
+        timed(f"{label}: apply  ", import_table, table, Rights(), actor=user)
         logged = ProductEvent.objects.count() - before
         print(f"    {len(data):,} bytes; plan {counts}; {logged:,} change-log entries")
     connection.close()
