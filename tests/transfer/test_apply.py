@@ -156,6 +156,7 @@ def test_the_locmem_outbox_gets_every_imported_event(
 
 def test_new_products_get_the_slugs_a_save_would_give(make_product: Any) -> None:
     make_product(name="Tea", sku="T-0")
+    make_product(name="Import 2", sku="I-0")  # Takes "import-2".
     result = import_table(
         table(
             [
@@ -173,11 +174,11 @@ def test_new_products_get_the_slugs_a_save_would_give(make_product: Any) -> None
         "tea",
         "tea-2",
         "tea-3",
-        "import-2",
+        "import-3",
     ]
     created = {event.product_pk for event in result.events}
     assert created == set(
-        Product.objects.exclude(sku="T-0").values_list("pk", flat=True)
+        Product.objects.exclude(sku__in=["T-0", "I-0"]).values_list("pk", flat=True)
     )
 
 

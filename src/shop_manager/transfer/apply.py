@@ -4,6 +4,7 @@ user, announced to dashboards as one bulk notice after commit."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,10 +14,16 @@ from django.utils import timezone
 from shop_manager.changelog.actors import acting_as
 from shop_manager.changelog.writer import announced_together, log_events, snapshot
 from shop_manager.models import Product, ProductEvent
-from shop_manager.slugs import SLUG_MAX_LENGTH, next_free_slug, slug_base
+from shop_manager.slugs import (
+    RESERVED_SLUGS,
+    SLUG_MAX_LENGTH,
+    next_free_slug,
+    slug_base,
+)
 from shop_manager.transfer.plan import (
     CHANGED,
     CREATED,
+    LOOKUP_BATCH,
     ImportPlan,
     Progress,
     Rights,
@@ -117,13 +124,26 @@ def _write(rows: list[RowPlan]) -> None:
 
 
 def _assign_slugs(products: list[Product]) -> None:
-    """Give new products the slugs ``Product.save()`` would, with one query
-    per ``SLUG_QUERY_BASES`` distinct names instead of one per product."""
+    """Give new products the slugs ``Product.save()`` would, in a few queries.
+
+    A name's base slug is free unless a product has it, which an indexed
+    ``IN`` finds; only bases already taken, reserved, or shared by several
+    new products need their numbered variants (``tea-2``…) looked up, with a
+    regex over ``SLUG_QUERY_BASES`` bases at a time.
+    """
     bases = [slug_base(product.name, SLUG_MAX_LENGTH) for product in products]
     distinct = sorted(set(bases))
     taken: set[str] = set()
-    for start in range(0, len(distinct), SLUG_QUERY_BASES):
-        chunk = distinct[start : start + SLUG_QUERY_BASES]
+    for start in range(0, len(distinct), LOOKUP_BATCH):
+        taken.update(
+            Product.objects.filter(
+                slug__in=distinct[start : start + LOOKUP_BATCH]
+            ).values_list("slug", flat=True)
+        )
+    repeated = {base for base, count in Counter(bases).items() if count > 1}
+    crowded = sorted(repeated | ((taken | RESERVED_SLUGS) & set(distinct)))
+    for start in range(0, len(crowded), SLUG_QUERY_BASES):
+        chunk = crowded[start : start + SLUG_QUERY_BASES]
         pattern = "^(" + "|".join(re.escape(base) for base in chunk) + ")(-[0-9]+)?$"
         taken.update(
             Product.objects.filter(slug__regex=pattern).values_list("slug", flat=True)

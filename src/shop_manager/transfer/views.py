@@ -21,7 +21,13 @@ from shop_manager.refusals import RefusedPageMixin
 from shop_manager.transfer.apply import ImportRefused, import_table
 from shop_manager.transfer.columns import columns_for
 from shop_manager.transfer.export import aiter_chunks, export_chunks
-from shop_manager.transfer.plan import ImportPlan, Rights, plan_import
+from shop_manager.transfer.plan import (
+    REFUSED,
+    UNCHANGED,
+    ImportPlan,
+    Rights,
+    plan_import,
+)
 from shop_manager.transfer.reading import FileRefused, check_size, decode, parse
 from shop_manager.views import PolicyMixin, ProductListView
 
@@ -31,6 +37,8 @@ __all__ = ["ProductExportView", "ProductImportView"]
 SESSION_KEY = "shop_manager_import"
 TEMPLATE = "shop_manager/product_import.html"
 EXPORT_FILENAME = "products.csv"
+# Created/changed/skipped rows the preview lists (refused ones are all listed).
+PREVIEW_ROWS = 1000
 
 
 class ProductExportView(PolicyMixin, View):
@@ -85,6 +93,17 @@ class ProductImportView(RefusedPageMixin, View):
 
     def page(self, status: int = 200, **context: Any) -> HttpResponse:
         context.setdefault("columns", columns_for(with_costs=self.rights().see_costs))
+        plan = context.get("plan")
+        if plan is not None:
+            # Every refused row, and the first PREVIEW_ROWS of the others.
+            listed = [row for row in plan.rows if row.outcome != UNCHANGED]
+            shown = [
+                row
+                for number, row in enumerate(listed)
+                if row.outcome == REFUSED or number < PREVIEW_ROWS
+            ]
+            context["shown_rows"] = shown
+            context["hidden_rows"] = len(listed) - len(shown)
         return render(self.request, TEMPLATE, context, status=status)
 
     def preview(self) -> HttpResponse:
