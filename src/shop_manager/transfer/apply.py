@@ -36,6 +36,8 @@ __all__ = ["ImportRefused", "ImportResult", "import_table"]
 
 # Rows written per bulk query (and between progress calls).
 WRITE_BATCH = 1000
+# Products per UPDATE statement.
+UPDATE_BATCH = 100
 # The change log's action for each outcome that writes.
 LOGGED_ACTIONS: dict[str, str] = {
     CREATED: ProductEvent.Action.CREATED,
@@ -110,7 +112,9 @@ def _write(rows: list[RowPlan]) -> None:
                 row.product.version += 1
                 row.product.modified = now
                 fields.update(row.changes)
-        Product.objects.bulk_update(changed, sorted(fields))
+        # Small batches: each is one UPDATE with a CASE per field, whose cost
+        # on PostgreSQL grows with the square of the batch.
+        Product.objects.bulk_update(changed, sorted(fields), batch_size=UPDATE_BATCH)
     log_events(
         [
             (
