@@ -67,10 +67,12 @@ def test_export_then_import_changes_nothing_and_logs_nothing(
         supplier_number="'quoted",
     )
     make_product(name="Coffee", sku="C", low_stock_threshold=3)
+    make_product(name="No SKU")  # Exported; skipped on import, not refused.
     data, _ = exported(staff_client)
     events = ProductEvent.objects.count()
     preview = staff_client.post(IMPORT, {"file": upload(data)})
-    assert preview.context["plan"].counts["unchanged"] == 2
+    counts = preview.context["plan"].counts
+    assert (counts["unchanged"], counts["skipped"], counts["refused"]) == (2, 1, 0)
     applied = staff_client.post(
         IMPORT,
         {
@@ -162,3 +164,34 @@ async def test_export_streams_under_asgi_without_reading_everything_first(
     # close the one the export used in sync_to_async's thread.
     await sync_to_async(connections.close_all)()
     assert b"".join(chunks).decode("utf-8-sig").splitlines()[1].startswith("T,Tea")
+
+
+def test_a_change_after_the_preview_shows_the_new_plan_to_apply(
+    staff_client: Any, make_product: Any
+) -> None:
+    product = make_product(name="Tea", sku="T", quantity=1, price=Decimal("1.00"))
+    preview = staff_client.post(IMPORT, {"file": upload(b"sku,quantity\nT,7\n")})
+    product.price = Decimal("2.00")
+    product.quantity = 3
+    product.save()
+    stale = staff_client.post(
+        IMPORT,
+        {
+            "apply": "1",
+            "file": preview.context["sha256"],
+            "plan": preview.context["plan"].digest,
+        },
+    )
+    assert stale.status_code == 409
+    assert "quantity: 3 → 7" in stale.content.decode()
+    assert Product.objects.get(sku="T").quantity == 3
+    staff_client.post(
+        IMPORT,
+        {
+            "apply": "1",
+            "file": stale.context["sha256"],
+            "plan": stale.context["plan"].digest,
+        },
+    )
+    product.refresh_from_db()
+    assert (product.quantity, product.price) == (7, Decimal("2.00"))
