@@ -9,7 +9,7 @@ import logging
 from typing import Any
 
 import pytest
-from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.test import override_settings
 
@@ -37,21 +37,26 @@ async def messages_until_sentinel(layer: Any, channel: str) -> list[dict[str, An
         received.append(message)
 
 
+@pytest.mark.asyncio
 @override_settings(SHOP_MANAGER={"NOTIFIERS": {"live": CHANNEL_LAYER, "log": LOGGING}})
-def test_dashboards_and_the_log_get_one_notice_for_an_import(
+async def test_dashboards_and_the_log_get_one_notice_for_an_import(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    # One event loop for the whole test: the pub/sub layer only lets a
+    # channel made in this loop join a group.
     layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(DASHBOARD_GROUP, channel)
+    channel = await layer.new_channel()
+    await layer.group_add(DASHBOARD_GROUP, channel)
     rows = [["sku", "name", "price"]] + [[f"S-{n}", "x", "1"] for n in range(3)]
     table = read_file(io.BytesIO(csv_bytes(rows)))
     try:
         with caplog.at_level(logging.INFO, logger="shop_manager.events"):
-            result = import_table(table, Rights(), actor=None)
-        received = async_to_sync(messages_until_sentinel)(layer, channel)
+            result = await database_sync_to_async(import_table)(
+                table, Rights(), actor=None
+            )
+        received = await messages_until_sentinel(layer, channel)
     finally:
-        async_to_sync(layer.group_discard)(DASHBOARD_GROUP, channel)
+        await layer.group_discard(DASHBOARD_GROUP, channel)
     first, last = result.events[0].pk, result.events[-1].pk
     assert [json.loads(m["text"]) for m in received] == [
         {"type": "heartbeat", "last_id": last}
