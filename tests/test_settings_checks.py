@@ -39,6 +39,7 @@ def test_good_configuration_passes_every_check():
         ({"EXPIRING_SOON_DAYS": True}, "shop_manager.E003"),
         ({"HEARTBEAT_SECONDS": 0}, "shop_manager.E003"),
         ({"REVALIDATE_SECONDS": "soon"}, "shop_manager.E003"),
+        ({"IMPORT_MAX_BYTES": 0}, "shop_manager.E003"),
     ],
 )
 def test_bad_settings_are_reported(settings, config, check_id):

@@ -35,6 +35,7 @@ INTEGER_SETTINGS = {
     "EXPIRING_SOON_DAYS": 0,
     "DASHBOARD_EVENTS": 1,
     "REPLAY_LIMIT": 1,
+    "IMPORT_MAX_BYTES": 1,
 }
 # Intervals in seconds: any positive number.
 INTERVAL_SETTINGS = ("HEARTBEAT_SECONDS", "REVALIDATE_SECONDS")

@@ -48,6 +48,8 @@ DEFAULTS: dict[str, Any] = {
     "HEARTBEAT_SECONDS": 5,
     # Seconds between re-checks that every connected user may still watch.
     "REVALIDATE_SECONDS": 30,
+    # Largest CSV file the import accepts, in bytes (the page and the command).
+    "IMPORT_MAX_BYTES": 5 * 1024 * 1024,
 }
 
 

@@ -19,7 +19,7 @@ FALLBACK_SLUG = "product"
 # The slug column's length: no product's slug, so no product URL, is longer.
 SLUG_MAX_LENGTH = 220
 # Path segments the URLconf uses under /products/; a product may not shadow them.
-RESERVED_SLUGS = frozenset({"create"})
+RESERVED_SLUGS = frozenset({"create", "import"})
 
 
 def slug_base(name: str, max_length: int) -> str:

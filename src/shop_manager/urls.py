@@ -7,6 +7,7 @@ from django.urls import path, register_converter
 from shop_manager import views
 from shop_manager.converters import UnicodeSlugConverter
 from shop_manager.live import views as live_views
+from shop_manager.transfer import views as transfer_views
 
 register_converter(UnicodeSlugConverter, "uslug")
 
@@ -25,6 +26,16 @@ urlpatterns = [
     ),
     path("products/", views.ProductListView.as_view(), name="product-list"),
     path("products/create/", views.ProductCreateView.as_view(), name="product-create"),
+    path(
+        "products/export.csv",
+        transfer_views.ProductExportView.as_view(),
+        name="product-export",
+    ),
+    path(
+        "products/import/",
+        transfer_views.ProductImportView.as_view(),
+        name="product-import",
+    ),
     path(
         "products/<uslug:slug>/",
         views.ProductDetailView.as_view(),

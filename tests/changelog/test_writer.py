@@ -13,7 +13,7 @@ from django.db import transaction
 from django.test import RequestFactory, override_settings
 
 from shop_manager import notifiers
-from shop_manager.changelog import log_created, log_event
+from shop_manager.changelog import announced_together, log_created, log_event
 from shop_manager.changelog.actors import acting_as
 from shop_manager.changelog.rendering import describe
 from shop_manager.changelog.writer import logged_value
@@ -292,3 +292,33 @@ def test_a_value_is_logged_as_the_user_typed_it(field, value, logged):
     """Money keeps its places, dates are ISO 8601, the rest stays as it is."""
     assert logged_value(field, value) == logged
     assert type(logged_value(field, value)) is type(logged)
+
+
+def test_changes_announced_together_wait_for_commit_and_go_once(
+    locmem_outbox: list[ProductEvent], django_capture_on_commit_callbacks: Any
+) -> None:
+    with (
+        django_capture_on_commit_callbacks() as callbacks,
+        transaction.atomic(),
+        announced_together() as held,
+    ):
+        Product.objects.create(name="Tea", price=Decimal("1"))
+        Product.objects.create(name="Coffee", price=Decimal("2"))
+    assert len(callbacks) == 1
+    callbacks[0]()
+    assert locmem_outbox == held
+    assert [event.product_name for event in held] == ["Tea", "Coffee"]
+
+
+def test_changes_announced_together_are_not_announced_on_rollback(
+    locmem_outbox: list[ProductEvent], django_capture_on_commit_callbacks: Any
+) -> None:
+    def create_then_fail() -> None:
+        with transaction.atomic(), announced_together():
+            Product.objects.create(name="Tea", price=Decimal("1"))
+            raise Boom
+
+    with django_capture_on_commit_callbacks() as callbacks, pytest.raises(Boom):
+        create_then_fail()
+    assert callbacks == []
+    assert not ProductEvent.objects.exists()

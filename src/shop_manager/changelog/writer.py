@@ -5,7 +5,9 @@ transaction commits."""
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -19,6 +21,7 @@ from shop_manager.models import EDITABLE_FIELDS, Product, ProductEvent
 
 __all__ = [
     "TRACKED_FIELDS",
+    "announced_together",
     "log_created",
     "log_event",
     "log_events",
@@ -34,6 +37,33 @@ _ENCODER = DjangoJSONEncoder()
 _JSON_NATIVE = (str, int, float, bool, type(None))
 # PostgreSQL advisory lock key taken while writing to the log (see _serialise).
 _LOG_LOCK_KEY = zlib.crc32(b"shop_manager.ProductEvent")
+# Set inside ``announced_together``: events logged meanwhile wait in it.
+_held: ContextVar[list[ProductEvent] | None] = ContextVar(
+    "shop_manager_held_events", default=None
+)
+
+
+@contextmanager
+def announced_together(*, using: str | None = None) -> Iterator[list[ProductEvent]]:
+    """Log every change made inside the block as usual, but announce them to
+    the notifiers as one bulk notice after commit instead of one by one.
+
+    For bulk paths such as the CSV import: dashboards get one bounded notice
+    and fetch the range from the log, rather than one frame per row. Use it
+    inside the transaction that makes the changes; it yields the events
+    logged so far. Nothing is announced if the transaction rolls back.
+    """
+    using = using or router.db_for_write(ProductEvent)
+    held: list[ProductEvent] = []
+    token = _held.set(held)
+    try:
+        yield held
+    finally:
+        _held.reset(token)
+    if held:
+        transaction.on_commit(
+            partial(notifiers.notify, held, bulk=True), using=using, robust=True
+        )
 
 
 def log_event(
@@ -95,9 +125,13 @@ def log_events(
     with transaction.atomic(using=using, savepoint=False):
         _serialise(using)
         events = ProductEvent.objects.using(using).bulk_create(events)
-        transaction.on_commit(
-            partial(notifiers.notify, events), using=using, robust=True
-        )
+        held = _held.get()
+        if held is not None:
+            held.extend(events)
+        else:
+            transaction.on_commit(
+                partial(notifiers.notify, events), using=using, robust=True
+            )
     return events
 
 

@@ -125,8 +125,12 @@ class NotifierHandler(_HandlerBase):
 notifiers = NotifierHandler()
 
 
-def notify(events: Sequence[ProductEvent]) -> None:
-    """Hand committed events to every backend; log, never raise, on failure."""
+def notify(events: Sequence[ProductEvent], *, bulk: bool = False) -> None:
+    """Hand committed events to every backend; log, never raise, on failure.
+
+    ``bulk`` (an import, via ``changelog.announced_together``) asks each
+    backend for one bounded notice (``send_bulk``) instead of one per event.
+    """
     try:
         aliases = list(notifiers.settings)
     except Exception:
@@ -144,7 +148,10 @@ def notify(events: Sequence[ProductEvent]) -> None:
             )
             continue
         try:
-            backend.send_many(events)
+            if bulk:
+                backend.send_bulk(events)
+            else:
+                backend.send_many(events)
         except Exception:
             logger.exception(
                 "Notifier %r failed to send event(s) %s; they stay in the change log.",

@@ -43,3 +43,11 @@ class BaseNotifier:
         """Send several events, oldest first. Override to batch."""
         for event in events:
             self.send(event)
+
+    def send_bulk(self, events: Sequence[ProductEvent]) -> None:
+        """Announce a bulk change (an import) with one bounded notice.
+
+        The default sends each event (``send_many``); backends that reach
+        people override it with one summary, since the log has every event.
+        """
+        self.send_many(events)

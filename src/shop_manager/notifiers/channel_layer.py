@@ -54,20 +54,32 @@ class ChannelLayerNotifier(BaseNotifier):
         self.send_many([event])
 
     def send_many(self, events: Sequence[ProductEvent]) -> None:
+        if len(events) > self.max_batch:
+            # A bulk load: one heartbeat-style hint instead of thousands of
+            # sends; dashboards fetch the range from the log in bounded batches.
+            self.send_bulk(events)
+            return
+        messages = [_message(event) for event in events]
+        async_to_sync(self._send_all)(self._layer(), messages)
+
+    def _layer(self) -> Any:
         layer_alias = get_config()["CHANNEL_LAYER"]
         layer = get_channel_layer(layer_alias)
         if layer is None:
             raise ImproperlyConfigured(
                 f"CHANNEL_LAYERS has no {layer_alias!r} layer for notifier {self.alias!r}."
             )
-        if len(events) > self.max_batch:
-            # A bulk load: one heartbeat-style hint instead of thousands of
-            # sends; dashboards fetch the range from the log in bounded batches.
-            hint = heartbeat_text(max(event.pk for event in events))
-            messages = [{"type": "product.event", "text": hint}]
-        else:
-            messages = [_message(event) for event in events]
-        async_to_sync(self._send_all)(layer, messages)
+        return layer
+
+    def send_bulk(self, events: Sequence[ProductEvent]) -> None:
+        """One heartbeat with the newest id, whatever the size: dashboards
+        see the gap and fetch the range from the log in bounded batches."""
+        if events:
+            self._send_hint(max(event.pk for event in events))
+
+    def _send_hint(self, last_id: int) -> None:
+        message = {"type": "product.event", "text": heartbeat_text(last_id)}
+        async_to_sync(self._send_all)(self._layer(), [message])
 
     async def _send_all(self, layer: Any, messages: list[dict[str, Any]]) -> None:
         async def send_in_order() -> None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -51,11 +52,29 @@ class LoggingNotifier(BaseNotifier):
         if len(events) <= self.max_batch:
             super().send_many(events)
             return
+        self.send_bulk(events)
+
+    def send_bulk(self, events: Sequence[ProductEvent]) -> None:
+        """One line for the whole batch: its id range and what it did."""
+        if not events:
+            return
+        counts = Counter(event.action for event in events)
+        if len(counts) == 1:
+            what = f"products {events[0].action}"
+        else:
+            what = (
+                "product changes ("
+                + ", ".join(
+                    f"{count} {action}" for action, count in sorted(counts.items())
+                )
+                + ")"
+            )
         self.logger.log(
             self.level,
-            "#%s-#%s %s products %s in bulk",
+            "#%s-#%s %s %s in bulk",
             events[0].pk,
             events[-1].pk,
             len(events),
-            events[0].action,
+            what,
+            extra={"product_events": (events[0].pk, events[-1].pk)},
         )
