@@ -1,0 +1,190 @@
+"""One POST to one endpoint, bounded in time and size, over a connection whose
+peer address :mod:`.safety` approved.
+
+httpx (the ``webhooks`` extra) rather than ``http.client``: it is async, so one
+relay serves many endpoints on one thread with one keep-alive connection each;
+it never follows redirects unless asked; and it streams responses, so a size
+cap is a read loop. Its connection pool takes a network backend, which is where
+the resolved address is checked, on every new connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+import time
+import typing
+from dataclasses import dataclass
+
+import certifi
+import httpcore
+import httpx
+
+from shop_manager.webhooks.safety import UnsafeURLError, address_refusal, split_url
+
+__all__ = ["EndpointClient", "Outcome", "SafeNetworkBackend"]
+
+# Statuses after which a Retry-After header is honoured.
+RETRY_AFTER_STATUSES = (429, 503)
+# How much of a failing response's body the error keeps.
+ERROR_BODY_CHARS = 300
+USER_AGENT = "django-shop-manager-webhooks"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one attempt came to. ``ok``: a 2xx, the event is acknowledged."""
+
+    ok: bool
+    status: int | None
+    duration_ms: int
+    error: str = ""
+    retry_after: float | None = None
+
+
+class SafeNetworkBackend(httpcore.AsyncNetworkBackend):
+    """Resolves the host itself, refuses when any address is not allowed, and
+    connects to an approved address: TLS still verifies the host name."""
+
+    def __init__(self, *, allow_private: bool) -> None:
+        self._allow_private = allow_private
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        loop = asyncio.get_running_loop()
+        try:
+            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError as exc:
+            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+        for address in addresses:
+            refusal = address_refusal(address, allow_private=self._allow_private)
+            if refusal:
+                raise UnsafeURLError(f"{host} resolves to {refusal}")
+        error: Exception = httpcore.ConnectError(f"no address for {host}")
+        for address in addresses:
+            try:
+                return await self._inner.connect_tcp(
+                    address,
+                    port,
+                    timeout=timeout,
+                    local_address=local_address,
+                    socket_options=socket_options,
+                )
+            except httpcore.ConnectError as exc:
+                error = exc
+        raise error
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise UnsafeURLError("Webhooks are never sent over Unix sockets.")
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+class EndpointClient:
+    """One endpoint's connection: keep-alive, one request at a time (the
+    caller awaits each), no redirects, no proxies from the environment."""
+
+    def __init__(
+        self, *, timeout: float, max_response_bytes: int, allow_private: bool
+    ) -> None:
+        self.timeout = timeout
+        self.max_response_bytes = max_response_bytes
+        ssl_context = ssl.create_default_context(cafile=certifi.where())
+        transport = httpx.AsyncHTTPTransport(verify=ssl_context, retries=0)
+        # httpx has no public hook for the network backend; its transport is a
+        # thin adapter over this pool, so the pool is swapped for one that
+        # vets addresses (tests/webhooks/test_safety.py proves it is used).
+        transport._pool = httpcore.AsyncConnectionPool(
+            ssl_context=ssl_context,
+            max_connections=1,
+            max_keepalive_connections=1,
+            network_backend=SafeNetworkBackend(allow_private=allow_private),
+        )
+        self._client = httpx.AsyncClient(
+            transport=transport,
+            timeout=httpx.Timeout(timeout),
+            follow_redirects=False,
+            trust_env=False,
+            headers={"user-agent": USER_AGENT},
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def post(self, url: str, headers: dict[str, str], body: bytes) -> Outcome:
+        started = time.monotonic()
+        status: int | None = None
+        retry_after: float | None = None
+        try:
+            split_url(url)
+            status, text, retry_after = await asyncio.wait_for(
+                self._post(url, headers, body), self.timeout
+            )
+        except asyncio.TimeoutError:
+            error = f"timed out after {self.timeout:g} s"
+        except UnsafeURLError as exc:
+            error = f"refused: {exc}"
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}".rstrip(": ")
+        else:
+            error = "" if 200 <= status < 300 else _status_error(status, text)
+        duration_ms = round((time.monotonic() - started) * 1000)
+        return Outcome(
+            ok=not error,
+            status=status,
+            duration_ms=duration_ms,
+            error=error,
+            retry_after=retry_after,
+        )
+
+    async def _post(
+        self, url: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, str, float | None]:
+        received = bytearray()
+        async with self._client.stream(
+            "POST", url, content=body, headers=headers
+        ) as response:
+            async for chunk in response.aiter_raw():
+                received += chunk[: self.max_response_bytes - len(received)]
+                if len(received) >= self.max_response_bytes:
+                    # Leaving unread data closes the connection; the next
+                    # request opens a new one.
+                    break
+            retry_after = (
+                _seconds(response.headers.get("retry-after"))
+                if response.status_code in RETRY_AFTER_STATUSES
+                else None
+            )
+            return (
+                response.status_code,
+                received.decode("utf-8", "replace"),
+                retry_after,
+            )
+
+
+def _status_error(status: int, text: str) -> str:
+    if 300 <= status < 400:
+        return f"HTTP {status}: redirects are not followed"
+    text = " ".join(text.split())[:ERROR_BODY_CHARS]
+    return f"HTTP {status}" + (f": {text}" if text else "")
+
+
+def _seconds(value: str | None) -> float | None:
+    if value is None or not value.strip().isdigit():
+        return None
+    return float(value.strip())

@@ -1,0 +1,229 @@
+"""The relay: reads the change log from each endpoint's cursor and delivers
+every event, in log order, at least once.
+
+One asyncio task per endpoint this relay holds the lease on, each with its own
+keep-alive connection and one request in flight, so a slow or failing endpoint
+holds up nobody else. Database work runs in Django's sync thread. Progress is
+saved at least every ``SAVE_EVERY_SECONDS`` and whenever a worker catches up or
+fails: a relay killed in between sends those few events again, with the same
+``webhook-id``, which is what receivers de-duplicate on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from asgiref.sync import sync_to_async
+from django.utils import timezone
+
+from shop_manager.conf import get_config
+from shop_manager.webhooks import store
+from shop_manager.webhooks.delivery import EndpointClient
+from shop_manager.webhooks.payloads import message_body, message_id
+from shop_manager.webhooks.signing import signature_header
+
+__all__ = ["Relay"]
+
+logger = logging.getLogger("shop_manager.webhooks")
+
+T = TypeVar("T")
+# Deliveries are saved at least this often while a worker is busy.
+SAVE_EVERY_SECONDS = 0.25
+# Attempts are pruned this often.
+PRUNE_EVERY_SECONDS = 3600.0
+
+
+async def _db(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    try:
+        return await sync_to_async(func, thread_sensitive=True)(*args, **kwargs)
+    except Exception as exc:
+        await sync_to_async(store.forget_broken_connection, thread_sensitive=True)(exc)
+        raise
+
+
+class Relay:
+    """``run()`` until ``stop()``; with ``once=True``, until every due
+    endpoint has caught up or failed."""
+
+    def __init__(self, *, once: bool = False, owner: str | None = None) -> None:
+        self.once = once
+        self.owner = (
+            owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        )
+        self.config = get_config()
+        self._stopping: asyncio.Event | None = None
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+
+    def stop(self) -> None:
+        """Finish the deliveries in flight, save, give the leases up, return."""
+        if self._stopping is not None:
+            self._stopping.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping is not None and self._stopping.is_set()
+
+    async def run(self) -> None:
+        self._stopping = asyncio.Event()
+        served: set[int] = set()
+        pruned_at = -PRUNE_EVERY_SECONDS
+        try:
+            while not self.stopping:
+                if time.monotonic() - pruned_at >= PRUNE_EVERY_SECONDS:
+                    await _db(
+                        store.prune_attempts, self.config["WEBHOOK_ATTEMPTS_KEEP_DAYS"]
+                    )
+                    pruned_at = time.monotonic()
+                for pk in [pk for pk, task in self._tasks.items() if task.done()]:
+                    self._tasks.pop(pk)
+                try:
+                    claimed = await _db(
+                        store.claim,
+                        self.owner,
+                        self.config["WEBHOOK_LEASE_SECONDS"],
+                        {*self._tasks, *served} if self.once else set(self._tasks),
+                    )
+                except Exception:
+                    logger.exception("Could not claim webhook endpoints")
+                    claimed = []
+                for state in claimed:
+                    served.add(state.pk)
+                    self._tasks[state.pk] = asyncio.create_task(self._serve(state))
+                if self.once:
+                    if not self._tasks:
+                        return
+                    await asyncio.wait(list(self._tasks.values()))
+                    continue
+                await self._sleep(self.config["WEBHOOK_POLL_SECONDS"])
+        finally:
+            self._stopping.set()
+            if self._tasks:
+                await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+
+    async def _sleep(self, seconds: float) -> None:
+        assert self._stopping is not None
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
+    async def _serve(self, state: store.EndpointState) -> None:
+        config = self.config
+        client = EndpointClient(
+            timeout=float(config["WEBHOOK_TIMEOUT_SECONDS"]),
+            max_response_bytes=config["WEBHOOK_MAX_RESPONSE_BYTES"],
+            allow_private=config["WEBHOOK_ALLOW_PRIVATE_ADDRESSES"],
+        )
+        progress = store.Progress(cursor=state.cursor)
+        holding = True
+        try:
+            holding = await self._deliver(state, progress, client)
+        except Exception:
+            logger.exception("Webhook endpoint %s: relay worker failed", state.pk)
+        finally:
+            await client.aclose()
+            if holding:
+                try:
+                    if progress.attempts or progress.cursor != state.cursor:
+                        await _db(
+                            store.save_progress, state, self.owner, progress, config
+                        )
+                    await _db(store.release, state.pk, self.owner)
+                except Exception:
+                    logger.exception("Webhook endpoint %s: could not save", state.pk)
+
+    async def _deliver(
+        self,
+        state: store.EndpointState,
+        progress: store.Progress,
+        client: EndpointClient,
+    ) -> bool:
+        """Serve one endpoint until stopped, caught up (``once``), failed or no
+        longer ours. True while this relay still holds the lease."""
+        config = self.config
+        lease = float(config["WEBHOOK_LEASE_SECONDS"])
+        # A request must end well inside the lease, or another relay could
+        # take the endpoint over while it is still in flight.
+        renew_after = lease / 2 - client.timeout
+        saved_at = time.monotonic()
+        while not self.stopping:
+            events = await _db(
+                store.events_after, progress.cursor, config["WEBHOOK_BATCH_SIZE"]
+            )
+            if not events:
+                if progress.attempts or progress.cursor != state.cursor:
+                    saved_at = time.monotonic()
+                    new_state = await _db(
+                        store.save_progress, state, self.owner, progress, config
+                    )
+                    if new_state is None:
+                        return False
+                    state = new_state
+                if self.once:
+                    return True
+                await self._sleep(config["WEBHOOK_POLL_SECONDS"])
+                if time.monotonic() - saved_at > renew_after:
+                    saved_at = time.monotonic()
+                    new_state = await _db(
+                        store.save_progress, state, self.owner, progress, config
+                    )
+                    if new_state is None:
+                        return False
+                    state = new_state
+                continue
+            for event in events:
+                if self.stopping:
+                    break
+                if not state.wants(event.action):
+                    progress.cursor = event.pk
+                    continue
+                if time.monotonic() - saved_at > min(renew_after, SAVE_EVERY_SECONDS):
+                    saved_at = time.monotonic()
+                    new_state = await _db(
+                        store.save_progress, state, self.owner, progress, config
+                    )
+                    if new_state is None:
+                        return False
+                    state = new_state
+                body = message_body(event, with_costs=state.with_costs)
+                msg_id = message_id(event)
+                timestamp = int(time.time())
+                headers = {
+                    "content-type": "application/json",
+                    "webhook-id": msg_id,
+                    "webhook-timestamp": str(timestamp),
+                    "webhook-signature": signature_header(
+                        state.secrets, msg_id, timestamp, body
+                    ),
+                }
+                sent_at = timezone.now()
+                outcome = await client.post(state.url, headers, body)
+                progress.attempts.append(
+                    store.attempt(state, event.pk, outcome, sent_at)
+                )
+                if outcome.ok:
+                    progress.cursor = event.pk
+                    progress.succeeded = True
+                    continue
+                logger.warning(
+                    "Webhook endpoint %s: event %s failed: %s",
+                    state.pk,
+                    event.pk,
+                    outcome.error,
+                )
+                await _db(
+                    store.save_progress,
+                    state,
+                    self.owner,
+                    progress,
+                    config,
+                    store.Failure(outcome.error, outcome.retry_after),
+                )
+                return False
+        return True
