@@ -43,7 +43,7 @@ $(VENV)/.installed: pyproject.toml
 		|| { echo "django-shop-manager needs Python >= 3.10 (set PYTHON=...)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[redis,postgres,daphne]' whitenoise django-axes tox tox-uv ruff
+	$(BIN)/python -m pip install --quiet -e '.[redis,postgres,daphne,webhooks]' whitenoise django-axes tox tox-uv ruff
 	touch $@
 
 venv: $(VENV)/.installed

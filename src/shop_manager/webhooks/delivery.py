@@ -21,7 +21,12 @@ import certifi
 import httpcore
 import httpx
 
-from shop_manager.webhooks.safety import UnsafeURLError, address_refusal, split_url
+from shop_manager.webhooks.safety import (
+    UnsafeURLError,
+    address_refusal,
+    refused,
+    split_url,
+)
 
 __all__ = ["EndpointClient", "Outcome", "SafeNetworkBackend"]
 
@@ -68,7 +73,7 @@ class SafeNetworkBackend(httpcore.AsyncNetworkBackend):
         for address in addresses:
             refusal = address_refusal(address, allow_private=self._allow_private)
             if refusal:
-                raise UnsafeURLError(f"{host} resolves to {refusal}")
+                raise refused(host, refusal)
         error: Exception = httpcore.ConnectError(f"no address for {host}")
         for address in addresses:
             try:

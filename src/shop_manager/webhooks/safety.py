@@ -22,6 +22,7 @@ __all__ = [
     "UnsafeURLError",
     "address_refusal",
     "check_url",
+    "refused",
     "split_url",
 ]
 
@@ -52,7 +53,8 @@ def split_url(url: str) -> tuple[str, int]:
 
 
 def address_refusal(address: str, *, allow_private: bool | None = None) -> str | None:
-    """Why ``address`` may not be connected to, or None when it may."""
+    """Why ``address`` may not be connected to ("10.0.0.1, a private
+    address"), or None when it may."""
     if allow_private is None:
         allow_private = get_config()["WEBHOOK_ALLOW_PRIVATE_ADDRESSES"]
     if allow_private:
@@ -68,11 +70,15 @@ def address_refusal(address: str, *, allow_private: bool | None = None) -> str |
         ("private", ip.is_private or not ip.is_global),
     ):
         if flag:
-            return (
-                f"{address} is a {kind} address; set SHOP_MANAGER"
-                "['WEBHOOK_ALLOW_PRIVATE_ADDRESSES'] = True to allow it in development."
-            )
+            return f"{address}, a {kind} address"
     return None
+
+
+def refused(host: str, refusal: str) -> UnsafeURLError:
+    return UnsafeURLError(
+        f"{host} resolves to {refusal}; SHOP_MANAGER"
+        "['WEBHOOK_ALLOW_PRIVATE_ADDRESSES'] = True allows it (development only)."
+    )
 
 
 def resolve(host: str, port: int) -> list[str]:
@@ -90,4 +96,4 @@ def check_url(url: str, *, allow_private: bool | None = None) -> None:
     for address in resolve(host, port):
         refusal = address_refusal(address, allow_private=allow_private)
         if refusal:
-            raise UnsafeURLError(f"{host} resolves to {refusal}")
+            raise refused(host, refusal)
