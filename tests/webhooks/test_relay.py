@@ -85,7 +85,7 @@ def test_a_receiver_down_gets_everything_after_it_comes_back(
     endpoint = WebhookEndpoint.objects.create(url=receiver.url)
     ids = changes(make_product, 3)
 
-    with fast_settings(WEBHOOK_BACKOFF_SECONDS=0.3):
+    with fast_settings(WEBHOOK_BACKOFF_SECONDS=0.5, WEBHOOK_BACKOFF_MAX_SECONDS=0.5):
         relay_once()
         relay_once()  # not due yet: the backoff holds it
     failed = WebhookAttempt.objects.get(endpoint=endpoint)

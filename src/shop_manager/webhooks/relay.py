@@ -107,6 +107,8 @@ class Relay:
             self._stopping.set()
             if self._tasks:
                 await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+            # The sync thread outlives the relay (tests run several in turn).
+            await sync_to_async(store.close_connection, thread_sensitive=True)()
 
     async def _sleep(self, seconds: float) -> None:
         assert self._stopping is not None

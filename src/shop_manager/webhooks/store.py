@@ -187,6 +187,10 @@ def prune_attempts(keep_days: float) -> int:
     return deleted
 
 
+def close_connection() -> None:
+    connection.close()
+
+
 def forget_broken_connection(exc: BaseException) -> None:
     """After a database error, drop the thread's connection so the next call
     reconnects (the server may have restarted)."""
