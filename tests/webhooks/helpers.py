@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -14,6 +18,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from django.db import connection
 from django.test import override_settings
 from standardwebhooks.webhooks import Webhook
 
@@ -23,6 +28,7 @@ __all__ = [
     "FAST",
     "Received",
     "Receiver",
+    "RelayProcess",
     "fast_settings",
     "free_port",
     "receiving",
@@ -260,3 +266,45 @@ def running_relay() -> Iterator[Relay]:
         assert not thread.is_alive(), "the relay did not stop"
         if errors:
             raise errors[0]
+
+
+class RelayProcess:
+    """``manage.py shop_manager_relay`` in a subprocess on the test database,
+    with ``SHOP_MANAGER`` = ``config``."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.webhooks.relay_settings",
+            "POSTGRES_DB": str(connection.settings_dict["NAME"]),
+            "SHOP_MANAGER_JSON": json.dumps(config),
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.process: subprocess.Popen[str] | None = None
+
+    def start(self) -> RelayProcess:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "django", "shop_manager_relay"],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        return self
+
+    def kill(self) -> None:
+        self._end(signal.SIGKILL)
+
+    def terminate(self) -> int:
+        return self._end(signal.SIGTERM)
+
+    def _end(self, sig: signal.Signals) -> int:
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        return self.process.wait(15)
+
+    def output(self) -> str:
+        assert self.process is not None
+        self._end(signal.SIGKILL)
+        return self.process.stdout.read() if self.process.stdout else ""
