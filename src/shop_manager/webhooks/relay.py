@@ -25,8 +25,9 @@ from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from shop_manager.conf import get_config
+from shop_manager.models import ProductEvent
 from shop_manager.webhooks import store
-from shop_manager.webhooks.delivery import EndpointClient
+from shop_manager.webhooks.delivery import EndpointClient, Outcome
 from shop_manager.webhooks.payloads import message_body, message_id
 from shop_manager.webhooks.signing import signature_header
 
@@ -116,116 +117,146 @@ class Relay:
             await asyncio.wait_for(self._stopping.wait(), seconds)
 
     async def _serve(self, state: store.EndpointState) -> None:
-        config = self.config
-        client = EndpointClient(
-            timeout=float(config["WEBHOOK_TIMEOUT_SECONDS"]),
-            max_response_bytes=config["WEBHOOK_MAX_RESPONSE_BYTES"],
-            allow_private=config["WEBHOOK_ALLOW_PRIVATE_ADDRESSES"],
-        )
-        progress = store.Progress(cursor=state.cursor)
+        worker = _Worker(self, state)
         holding = True
         try:
-            holding = await self._deliver(state, progress, client)
+            holding = await worker.run()
         except Exception:
             logger.exception("Webhook endpoint %s: relay worker failed", state.pk)
         finally:
-            await client.aclose()
+            await worker.client.aclose()
             if holding:
                 try:
-                    if progress.attempts or progress.cursor != state.cursor:
-                        await _db(
-                            store.save_progress, state, self.owner, progress, config
-                        )
+                    if worker.unsaved:
+                        await worker.save()
                     await _db(store.release, state.pk, self.owner)
                 except Exception:
                     logger.exception("Webhook endpoint %s: could not save", state.pk)
 
-    async def _deliver(
-        self,
-        state: store.EndpointState,
-        progress: store.Progress,
-        client: EndpointClient,
-    ) -> bool:
-        """Serve one endpoint until stopped, caught up (``once``), failed or no
-        longer ours. True while this relay still holds the lease."""
-        config = self.config
-        lease = float(config["WEBHOOK_LEASE_SECONDS"])
+
+class _Worker:
+    """Serves one endpoint for a relay: its events in log order, one request
+    at a time, saving progress as it goes."""
+
+    def __init__(self, relay: Relay, state: store.EndpointState) -> None:
+        self.relay = relay
+        self.config = relay.config
+        self.state = state
+        self.progress = store.Progress(cursor=state.cursor)
+        self.client = EndpointClient(
+            timeout=float(self.config["WEBHOOK_TIMEOUT_SECONDS"]),
+            max_response_bytes=self.config["WEBHOOK_MAX_RESPONSE_BYTES"],
+            allow_private=self.config["WEBHOOK_ALLOW_PRIVATE_ADDRESSES"],
+        )
         # A request must end well inside the lease, or another relay could
-        # take the endpoint over while it is still in flight.
-        renew_after = lease / 2 - client.timeout
-        saved_at = time.monotonic()
-        while not self.stopping:
-            events = await _db(
-                store.events_after, progress.cursor, config["WEBHOOK_BATCH_SIZE"]
-            )
-            if not events:
-                if progress.attempts or progress.cursor != state.cursor:
-                    saved_at = time.monotonic()
-                    new_state = await _db(
-                        store.save_progress, state, self.owner, progress, config
-                    )
-                    if new_state is None:
-                        return False
-                    state = new_state
-                if self.once:
-                    return True
-                await self._sleep(config["WEBHOOK_POLL_SECONDS"])
-                if time.monotonic() - saved_at > renew_after:
-                    saved_at = time.monotonic()
-                    new_state = await _db(
-                        store.save_progress, state, self.owner, progress, config
-                    )
-                    if new_state is None:
-                        return False
-                    state = new_state
-                continue
-            for event in events:
-                if self.stopping:
-                    break
-                if not state.wants(event.action):
-                    progress.cursor = event.pk
-                    continue
-                if time.monotonic() - saved_at > min(renew_after, SAVE_EVERY_SECONDS):
-                    saved_at = time.monotonic()
-                    new_state = await _db(
-                        store.save_progress, state, self.owner, progress, config
-                    )
-                    if new_state is None:
-                        return False
-                    state = new_state
-                body = message_body(event, with_costs=state.with_costs)
-                msg_id = message_id(event)
-                timestamp = int(time.time())
-                headers = {
-                    "content-type": "application/json",
-                    "webhook-id": msg_id,
-                    "webhook-timestamp": str(timestamp),
-                    "webhook-signature": signature_header(
-                        state.secrets, msg_id, timestamp, body
-                    ),
-                }
-                sent_at = timezone.now()
-                outcome = await client.post(state.url, headers, body)
-                progress.attempts.append(
-                    store.attempt(state, event.pk, outcome, sent_at)
-                )
-                if outcome.ok:
-                    progress.cursor = event.pk
-                    progress.succeeded = True
-                    continue
-                logger.warning(
-                    "Webhook endpoint %s: event %s failed: %s",
-                    state.pk,
-                    event.pk,
-                    outcome.error,
-                )
-                await _db(
-                    store.save_progress,
-                    state,
-                    self.owner,
-                    progress,
-                    config,
-                    store.Failure(outcome.error, outcome.retry_after),
-                )
-                return False
+        # take the endpoint over while it is still in flight: renew it (by
+        # saving) at least this often.
+        self.renew_every = (
+            float(self.config["WEBHOOK_LEASE_SECONDS"]) / 2 - self.client.timeout
+        )
+        self.saved_at = time.monotonic()
+        self.saved_cursor = state.cursor
+
+    async def save(self, failure: store.Failure | None = None) -> bool:
+        """Save progress and renew the lease; False when the endpoint is no
+        longer this relay's to serve (or the attempt failed)."""
+        self.saved_at = time.monotonic()
+        state = await _db(
+            store.save_progress,
+            self.state,
+            self.relay.owner,
+            self.progress,
+            self.config,
+            failure,
+        )
+        if state is None:
+            return False
+        self.state = state
+        self.saved_cursor = self.progress.cursor
         return True
+
+    @property
+    def unsaved(self) -> bool:
+        return bool(self.progress.attempts) or self.progress.cursor != self.saved_cursor
+
+    async def run(self) -> bool:
+        """Until stopped, caught up (``once``), failed or no longer ours.
+        True while the relay still holds the lease."""
+        batch = self.config["WEBHOOK_BATCH_SIZE"]
+        # The next batch is read while this one is sent: a database round
+        # trip would otherwise stall the endpoint once per batch.
+        prefetch: asyncio.Future[list[ProductEvent]] | None = None
+        try:
+            while not self.relay.stopping:
+                if prefetch is not None:
+                    events, prefetch = await prefetch, None
+                else:
+                    events = await _db(store.events_after, self.progress.cursor, batch)
+                if len(events) == batch:
+                    prefetch = asyncio.ensure_future(
+                        _db(store.events_after, events[-1].pk, batch)
+                    )
+                if events:
+                    if not await self.send(events):
+                        return False
+                    continue
+                if self.unsaved and not await self.save():
+                    return False
+                if self.relay.once:
+                    return True
+                await self.relay._sleep(self.config["WEBHOOK_POLL_SECONDS"])
+                if (
+                    time.monotonic() - self.saved_at > self.renew_every
+                    and not await self.save()
+                ):
+                    return False
+        finally:
+            if prefetch is not None:
+                prefetch.cancel()
+        return True
+
+    async def send(self, events: list[ProductEvent]) -> bool:
+        """Deliver ``events`` in order; False when one failed (its retry is
+        scheduled) or the endpoint is no longer ours."""
+        save_every = min(self.renew_every, SAVE_EVERY_SECONDS)
+        for event in events:
+            if self.relay.stopping:
+                return True
+            if not self.state.wants(event.action):
+                self.progress.cursor = event.pk
+                continue
+            if time.monotonic() - self.saved_at > save_every and not await self.save():
+                return False
+            outcome = await self.post(event)
+            if outcome.ok:
+                self.progress.cursor = event.pk
+                self.progress.succeeded = True
+                continue
+            logger.warning(
+                "Webhook endpoint %s: event %s failed: %s",
+                self.state.pk,
+                event.pk,
+                outcome.error,
+            )
+            await self.save(store.Failure(outcome.error, outcome.retry_after))
+            return False
+        return True
+
+    async def post(self, event: ProductEvent) -> Outcome:
+        body = message_body(event, with_costs=self.state.with_costs)
+        msg_id = message_id(event)
+        timestamp = int(time.time())
+        headers = {
+            "content-type": "application/json",
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": signature_header(
+                self.state.secrets, msg_id, timestamp, body
+            ),
+        }
+        sent_at = timezone.now()
+        outcome = await self.client.post(self.state.url, headers, body)
+        self.progress.attempts.append(
+            store.attempt(self.state, event.pk, outcome, sent_at)
+        )
+        return outcome
