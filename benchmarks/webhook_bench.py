@@ -82,10 +82,15 @@ def main() -> None:
     parser.add_argument("--endpoints", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--writers", type=int, default=4, help="writer threads")
+    parser.add_argument(
+        "--poll", type=float, default=None, help="WEBHOOK_POLL_SECONDS (default 1)"
+    )
     args = parser.parse_args()
 
     db = Database()
-    config = {"WEBHOOK_ALLOW_PRIVATE_ADDRESSES": True}
+    config: dict[str, Any] = {"WEBHOOK_ALLOW_PRIVATE_ADDRESSES": True}
+    if args.poll is not None:
+        config["WEBHOOK_POLL_SECONDS"] = args.poll
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.webhooks.relay_settings",
@@ -213,7 +218,8 @@ def main() -> None:
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(
         f"changes: {made} in {write_seconds:.1f} s = {made / write_seconds:.0f}/s "
-        f"(asked {args.rate:g}/s); endpoints: {args.endpoints}"
+        f"(asked {args.rate:g}/s); endpoints: {args.endpoints}; "
+        f"WEBHOOK_POLL_SECONDS {config.get('WEBHOOK_POLL_SECONDS', 1)}"
     )
     for n, (port, seconds) in enumerate(zip(ports, span, strict=True)):
         print(

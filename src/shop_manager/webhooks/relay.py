@@ -3,10 +3,11 @@ every event, in log order, at least once.
 
 One asyncio task per endpoint this relay holds the lease on, each with its own
 keep-alive connection and one request in flight, so a slow or failing endpoint
-holds up nobody else. Database work runs in Django's sync thread. Progress is
-saved at least every ``SAVE_EVERY_SECONDS`` and whenever a worker catches up or
-fails: a relay killed in between sends those few events again, with the same
-``webhook-id``, which is what receivers de-duplicate on.
+holds up nobody else. Database work runs on a few threads of the relay's own
+(each with its own connection), so one endpoint's save does not wait for
+another's. Progress is saved at least every ``SAVE_EVERY_SECONDS`` and
+whenever a worker fails: a relay killed in between sends those few events
+again, with the same ``webhook-id``, which is what receivers de-duplicate on.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ import socket
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any, TypeVar
 
-from asgiref.sync import sync_to_async
+from django.db import connection
 from django.utils import timezone
 
 from shop_manager.conf import get_config
@@ -42,12 +45,35 @@ SAVE_EVERY_SECONDS = 0.25
 PRUNE_EVERY_SECONDS = 3600.0
 
 
-async def _db(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    try:
-        return await sync_to_async(func, thread_sensitive=True)(*args, **kwargs)
-    except Exception as exc:
-        await sync_to_async(store.forget_broken_connection, thread_sensitive=True)(exc)
-        raise
+# Threads (so database connections) a relay uses on PostgreSQL. SQLite gets
+# one: it writes one transaction at a time anyway.
+DATABASE_THREADS = 4
+
+
+class _DatabaseThreads:
+    """A few single-thread executors: Django's connections are per thread, so
+    each lane keeps one connection, and calls on one lane run in order."""
+
+    def __init__(self, count: int) -> None:
+        self._lanes = [
+            ThreadPoolExecutor(1, thread_name_prefix="shop_manager_relay_db")
+            for _ in range(count)
+        ]
+
+    async def run(self, lane: int, func: Callable[..., T], *args: Any) -> T:
+        executor = self._lanes[lane % len(self._lanes)]
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(executor, partial(func, *args))
+        except Exception as exc:
+            await loop.run_in_executor(executor, store.forget_broken_connection, exc)
+            raise
+
+    async def close(self) -> None:
+        loop = asyncio.get_running_loop()
+        for executor in self._lanes:
+            await loop.run_in_executor(executor, store.close_connection)
+            executor.shutdown()
 
 
 class Relay:
@@ -62,6 +88,9 @@ class Relay:
         self.config = get_config()
         self._stopping: asyncio.Event | None = None
         self._tasks: dict[int, asyncio.Task[None]] = {}
+        self.db = _DatabaseThreads(
+            DATABASE_THREADS if connection.vendor == "postgresql" else 1
+        )
 
     def stop(self) -> None:
         """Finish the deliveries in flight, save, give the leases up, return."""
@@ -79,14 +108,17 @@ class Relay:
         try:
             while not self.stopping:
                 if time.monotonic() - pruned_at >= PRUNE_EVERY_SECONDS:
-                    await _db(
-                        store.prune_attempts, self.config["WEBHOOK_ATTEMPTS_KEEP_DAYS"]
+                    await self.db.run(
+                        0,
+                        store.prune_attempts,
+                        self.config["WEBHOOK_ATTEMPTS_KEEP_DAYS"],
                     )
                     pruned_at = time.monotonic()
                 for pk in [pk for pk, task in self._tasks.items() if task.done()]:
                     self._tasks.pop(pk)
                 try:
-                    claimed = await _db(
+                    claimed = await self.db.run(
+                        0,
                         store.claim,
                         self.owner,
                         self.config["WEBHOOK_LEASE_SECONDS"],
@@ -108,8 +140,7 @@ class Relay:
             self._stopping.set()
             if self._tasks:
                 await asyncio.gather(*self._tasks.values(), return_exceptions=True)
-            # The sync thread outlives the relay (tests run several in turn).
-            await sync_to_async(store.close_connection, thread_sensitive=True)()
+            await self.db.close()
 
     async def _sleep(self, seconds: float) -> None:
         assert self._stopping is not None
@@ -129,7 +160,7 @@ class Relay:
                 try:
                     if worker.unsaved:
                         await worker.save()
-                    await _db(store.release, state.pk, self.owner)
+                    await self.db.run(state.pk, store.release, state.pk, self.owner)
                 except Exception:
                     logger.exception("Webhook endpoint %s: could not save", state.pk)
 
@@ -161,7 +192,8 @@ class _Worker:
         """Save progress and renew the lease; False when the endpoint is no
         longer this relay's to serve (or the attempt failed)."""
         self.saved_at = time.monotonic()
-        state = await _db(
+        state = await self.relay.db.run(
+            self.state.pk,
             store.save_progress,
             self.state,
             self.relay.owner,
@@ -191,25 +223,30 @@ class _Worker:
                 if prefetch is not None:
                     events, prefetch = await prefetch, None
                 else:
-                    events = await _db(store.events_after, self.progress.cursor, batch)
+                    events = await self.relay.db.run(
+                        self.state.pk, store.events_after, self.progress.cursor, batch
+                    )
                 if len(events) == batch:
                     prefetch = asyncio.ensure_future(
-                        _db(store.events_after, events[-1].pk, batch)
+                        self.relay.db.run(
+                            self.state.pk, store.events_after, events[-1].pk, batch
+                        )
                     )
                 if events:
                     if not await self.send(events):
                         return False
                     continue
-                if self.unsaved and not await self.save():
-                    return False
                 if self.relay.once:
                     return True
-                await self.relay._sleep(self.config["WEBHOOK_POLL_SECONDS"])
+                # Caught up: save what was sent (now and then, not after every
+                # small batch), renew the lease, and wait for more.
+                since = time.monotonic() - self.saved_at
                 if (
-                    time.monotonic() - self.saved_at > self.renew_every
-                    and not await self.save()
-                ):
+                    (self.unsaved and since > SAVE_EVERY_SECONDS)
+                    or since > self.renew_every
+                ) and not await self.save():
                     return False
+                await self.relay._sleep(self.config["WEBHOOK_POLL_SECONDS"])
         finally:
             if prefetch is not None:
                 prefetch.cancel()
