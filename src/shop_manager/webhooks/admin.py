@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -20,8 +20,16 @@ from shop_manager.webhooks.safety import UnsafeURLError, check_url
 
 __all__ = ["WebhookAttemptAdmin", "WebhookEndpointAdmin", "WebhookEndpointForm"]
 
+if TYPE_CHECKING:
+    _EndpointForm = forms.ModelForm[WebhookEndpoint]
+    _EndpointAdminBase = admin.ModelAdmin[WebhookEndpoint]
+    _AttemptAdminBase = admin.ModelAdmin[WebhookAttempt]
+else:
+    _EndpointForm = forms.ModelForm
+    _EndpointAdminBase = _AttemptAdminBase = admin.ModelAdmin
 
-class WebhookEndpointForm(forms.ModelForm):
+
+class WebhookEndpointForm(_EndpointForm):
     class Meta:
         model = WebhookEndpoint
         fields = ["url", "description", "secret", "actions", "with_costs", "active"]
@@ -42,7 +50,9 @@ class PausedFilter(admin.SimpleListFilter):
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
         return [("paused", _("Paused")), ("failing", _("Retrying"))]
 
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]
+    ) -> QuerySet[WebhookEndpoint]:
         if self.value() == "paused":
             return queryset.filter(paused_at__isnull=False)
         if self.value() == "failing":
@@ -51,7 +61,7 @@ class PausedFilter(admin.SimpleListFilter):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(_EndpointAdminBase):
     form = WebhookEndpointForm
     list_display = ["url", "active", "state", "cursor", "next_attempt_at"]
     list_filter = ["active", PausedFilter]
@@ -129,7 +139,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookAttempt)
-class WebhookAttemptAdmin(admin.ModelAdmin):
+class WebhookAttemptAdmin(_AttemptAdminBase):
     """What the relay did: read-only, pruned after WEBHOOK_ATTEMPTS_KEEP_DAYS."""
 
     list_display = [

@@ -137,9 +137,10 @@ class EndpointClient:
         retry_after: float | None = None
         try:
             split_url(url)
-            status, text, retry_after = await asyncio.wait_for(
+            answered, text, retry_after = await asyncio.wait_for(
                 self._post(url, headers, body), self.timeout
             )
+            status = answered
         except asyncio.TimeoutError:
             error = f"timed out after {self.timeout:g} s"
         except UnsafeURLError as exc:
@@ -147,7 +148,7 @@ class EndpointClient:
         except HTTP_ERRORS as exc:
             error = f"{type(exc).__name__}: {exc}".rstrip(": ")
         else:
-            error = "" if 200 <= status < 300 else _status_error(status, text)
+            error = "" if 200 <= answered < 300 else _status_error(answered, text)
         duration_ms = round((time.monotonic() - started) * 1000)
         return Outcome(
             ok=not error,
@@ -164,7 +165,7 @@ class EndpointClient:
         async with self._pool.stream(
             "POST",
             url,
-            headers={"user-agent": USER_AGENT, **headers},
+            headers=[("user-agent", USER_AGENT), *headers.items()],
             content=body,
             extensions={"timeout": self._timeouts},
         ) as response:

@@ -26,7 +26,7 @@ def backoff_seconds(
     delay = delay / 2 + (rng or random).uniform(0, delay / 2)
     if retry_after is not None:
         delay = max(delay, min(retry_after, cap))
-    return delay
+    return float(delay)
 
 
 def should_pause(
@@ -35,8 +35,6 @@ def should_pause(
     now: datetime.datetime,
     config: dict[str, Any],
 ) -> bool:
-    return (
-        failures >= config["WEBHOOK_PAUSE_AFTER_FAILURES"]
-        or (now - failing_since).total_seconds()
-        >= config["WEBHOOK_PAUSE_AFTER_SECONDS"]
-    )
+    most_failures: int = config["WEBHOOK_PAUSE_AFTER_FAILURES"]
+    longest: float = config["WEBHOOK_PAUSE_AFTER_SECONDS"]
+    return failures >= most_failures or (now - failing_since).total_seconds() >= longest

@@ -198,7 +198,7 @@ def release(pk: int, owner: str) -> None:
 def prune_attempts(keep_days: float) -> int:
     cutoff = timezone.now() - datetime.timedelta(days=keep_days)
     deleted, _ = WebhookAttempt.objects.filter(created__lt=cutoff).delete()
-    return deleted
+    return int(deleted)
 
 
 def close_connection() -> None:
