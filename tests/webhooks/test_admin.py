@@ -40,6 +40,25 @@ def test_a_paused_endpoint_shows_its_last_error(admin_client: Any) -> None:
 
 
 @pytest.mark.usefixtures("fast")
+def test_the_state_filter_and_column(admin_client: Any) -> None:
+    paused("http://127.0.0.1:9/paused")
+    WebhookEndpoint.objects.create(
+        url="http://127.0.0.1:9/retrying", failures=2, last_error="HTTP 502"
+    )
+    WebhookEndpoint.objects.create(url="http://127.0.0.1:9/off", active=False)
+
+    only_paused = admin_client.get(f"{CHANGELIST}?state=paused").content.decode()
+    retrying = admin_client.get(f"{CHANGELIST}?state=failing").content.decode()
+    everything = admin_client.get(CHANGELIST).content.decode()
+
+    assert "/paused" in only_paused
+    assert "/retrying" not in only_paused
+    assert "retrying (2 failures): HTTP 502" in retrying
+    assert "/paused" not in retrying
+    assert "inactive" in everything
+
+
+@pytest.mark.usefixtures("fast")
 def test_endpoints_are_added_in_the_admin_and_bad_urls_refused(
     admin_client: Any,
 ) -> None:

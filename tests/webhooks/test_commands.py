@@ -91,6 +91,28 @@ def test_list_shows_each_endpoint_and_its_state(db: Any) -> None:
     assert lines[1].endswith("paused: HTTP 500")
 
 
+def test_list_shows_inactive_and_retrying_endpoints(db: Any) -> None:
+    WebhookEndpoint.objects.create(url="http://127.0.0.1:9/a", active=False)
+    WebhookEndpoint.objects.create(
+        url="http://127.0.0.1:9/b", failures=2, last_error="HTTP 502"
+    )
+
+    lines = run("list").splitlines()
+
+    assert lines[0].endswith("\tinactive")
+    assert lines[1].endswith("\tretrying (2 failures): HTTP 502")
+
+
+def test_rotate_refuses_an_unknown_endpoint_or_a_bad_secret(db: Any) -> None:
+    endpoint = WebhookEndpoint.objects.create(url="http://127.0.0.1:9/a")
+    with pytest.raises(CommandError, match="No webhook endpoint"):
+        run("rotate", str(endpoint.pk + 1))
+    with pytest.raises(CommandError, match="whsec_"):
+        run("rotate", str(endpoint.pk), "--secret", "hunter2")
+    endpoint.refresh_from_db()
+    assert endpoint.previous_secret == ""
+
+
 def test_remove(db: Any) -> None:
     endpoint = WebhookEndpoint.objects.create(url="http://127.0.0.1:9/a")
 
