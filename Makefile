@@ -31,12 +31,13 @@ DEMO_PRODUCTS ?= 60
 # `make bench BENCH_ARGS="--scenario idle"`: see benchmarks/README.md.
 BENCH_ARGS ?=
 
-.PHONY: help venv demo test bench lint clean
+.PHONY: help venv demo test bench bench-webhooks lint clean
 
 help:
 	@echo "make demo   run the example project on http://$(HOST):$(PORT)/"
 	@echo "make test   run the whole test suite (tox: every Python/Django, lint, dist)"
 	@echo "make bench  optional: live engine vs a bare websocket server (PostgreSQL, redis-server)"
+	@echo "make bench-webhooks  optional: the webhook relay at 200 changes/s to 3 endpoints (PostgreSQL)"
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
@@ -76,6 +77,10 @@ $(VENV)/.bench-installed: $(VENV)/.installed pyproject.toml
 
 bench: $(VENV)/.bench-installed
 	$(BIN)/python benchmarks/live_bench.py $(BENCH_ARGS)
+
+# The webhook relay at 200 changes/s to 3 endpoints (needs PostgreSQL only).
+bench-webhooks: venv
+	$(BIN)/python benchmarks/webhook_bench.py $(BENCH_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .
