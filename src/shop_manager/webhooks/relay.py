@@ -107,16 +107,17 @@ class Relay:
         pruned_at = -PRUNE_EVERY_SECONDS
         try:
             while not self.stopping:
-                if time.monotonic() - pruned_at >= PRUNE_EVERY_SECONDS:
-                    await self.db.run(
-                        0,
-                        store.prune_attempts,
-                        self.config["WEBHOOK_ATTEMPTS_KEEP_DAYS"],
-                    )
-                    pruned_at = time.monotonic()
                 for pk in [pk for pk, task in self._tasks.items() if task.done()]:
                     self._tasks.pop(pk)
+                # A database outage is logged and waited out, never fatal.
                 try:
+                    if time.monotonic() - pruned_at >= PRUNE_EVERY_SECONDS:
+                        pruned_at = time.monotonic()
+                        await self.db.run(
+                            0,
+                            store.prune_attempts,
+                            self.config["WEBHOOK_ATTEMPTS_KEEP_DAYS"],
+                        )
                     claimed = await self.db.run(
                         0,
                         store.claim,
@@ -125,7 +126,7 @@ class Relay:
                         {*self._tasks, *served} if self.once else set(self._tasks),
                     )
                 except Exception:
-                    logger.exception("Could not claim webhook endpoints")
+                    logger.exception("Webhook relay: database unavailable")
                     claimed = []
                 for state in claimed:
                     served.add(state.pk)
