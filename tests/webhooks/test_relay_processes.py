@@ -22,7 +22,11 @@ from tests.webhooks.helpers import (
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
+# A short lease, so the restarted relay takes the killed one's endpoints soon.
 CONFIG = {**FAST, "WEBHOOK_TIMEOUT_SECONDS": 0.5, "WEBHOOK_LEASE_SECONDS": 1.5}
+# A long one where nothing may go twice: on a busy machine a relay stalled
+# past a 1.5 s lease would rightly lose it, and its successor resend.
+STEADY = {**CONFIG, "WEBHOOK_LEASE_SECONDS": 10}
 
 
 @pytest.fixture
@@ -41,8 +45,8 @@ def relays() -> Iterator[list[RelayProcess]]:
         relay.kill()
 
 
-def relay(relays: list[RelayProcess]) -> RelayProcess:
-    process = RelayProcess(CONFIG).start()
+def relay(relays: list[RelayProcess], config: dict[str, Any] = CONFIG) -> RelayProcess:
+    process = RelayProcess(config).start()
     relays.append(process)
     return process
 
@@ -104,12 +108,12 @@ def test_two_relays_never_deliver_to_one_endpoint_at_once(
     is sent twice, and no endpoint ever has two requests in flight."""
     for receiver in receivers:
         WebhookEndpoint.objects.create(url=receiver.url)
-    first = relay(relays)
+    first = relay(relays, STEADY)
     product = make_product()
     # The first relay now holds every endpoint; the second keeps trying to
     # claim them, and must take them over when the first stops.
     wait_until(lambda: all(r.acknowledged for r in receivers), what="the relay")
-    second = relay(relays)
+    second = relay(relays, STEADY)
 
     for quantity in range(200):
         product.quantity = quantity
