@@ -31,20 +31,21 @@ DEMO_PRODUCTS ?= 60
 # `make bench BENCH_ARGS="--scenario idle"`: see benchmarks/README.md.
 BENCH_ARGS ?=
 
-.PHONY: help venv demo test bench bench-transfer lint clean
+.PHONY: help venv demo test bench bench-transfer bench-webhooks lint clean
 
 help:
 	@echo "make demo   run the example project on http://$(HOST):$(PORT)/"
 	@echo "make test   run the whole test suite (tox: every Python/Django, lint, dist)"
 	@echo "make bench  optional: live engine vs a bare websocket server (PostgreSQL, redis-server)"
 	@echo "make bench-transfer  optional: CSV import of 10,000 rows, export of 100,000 (PostgreSQL)"
+	@echo "make bench-webhooks  optional: the webhook relay at 200 changes/s to 3 endpoints (PostgreSQL)"
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
 		|| { echo "django-shop-manager needs Python >= 3.10 (set PYTHON=...)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[redis,postgres,daphne]' whitenoise django-axes tox tox-uv ruff
+	$(BIN)/python -m pip install --quiet -e '.[redis,postgres,daphne,webhooks]' whitenoise django-axes tox tox-uv ruff
 	touch $@
 
 venv: $(VENV)/.installed
@@ -81,6 +82,10 @@ bench: $(VENV)/.bench-installed
 # `make bench-transfer BENCH_ARGS="--import-rows 2000"`: CSV import/export.
 bench-transfer: venv
 	$(BIN)/python benchmarks/transfer_bench.py $(BENCH_ARGS)
+
+# The webhook relay at 200 changes/s to 3 endpoints (needs PostgreSQL only).
+bench-webhooks: venv
+	$(BIN)/python benchmarks/webhook_bench.py $(BENCH_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

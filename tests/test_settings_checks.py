@@ -40,6 +40,16 @@ def test_good_configuration_passes_every_check():
         ({"HEARTBEAT_SECONDS": 0}, "shop_manager.E003"),
         ({"REVALIDATE_SECONDS": "soon"}, "shop_manager.E003"),
         ({"IMPORT_MAX_BYTES": 0}, "shop_manager.E003"),
+        ({"WEBHOOK_BATCH_SIZE": 0}, "shop_manager.E003"),
+        ({"WEBHOOK_PAUSE_AFTER_FAILURES": 2.5}, "shop_manager.E003"),
+        ({"WEBHOOK_SECRET_OVERLAP_SECONDS": -1}, "shop_manager.E003"),
+        ({"WEBHOOK_BACKOFF_SECONDS": 0}, "shop_manager.E003"),
+        ({"WEBHOOK_ATTEMPTS_KEEP_DAYS": "30"}, "shop_manager.E003"),
+        ({"WEBHOOK_ALLOW_PRIVATE_ADDRESSES": "false"}, "shop_manager.E013"),
+        (
+            {"WEBHOOK_TIMEOUT_SECONDS": 20, "WEBHOOK_LEASE_SECONDS": 30},
+            "shop_manager.E014",
+        ),
     ],
 )
 def test_bad_settings_are_reported(settings, config, check_id):

@@ -100,3 +100,7 @@ class ProductEventAdmin(_ProductEventAdminBase):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# Registers the webhook endpoint and attempt admins.
+from shop_manager.webhooks import admin as webhooks_admin  # noqa: E402, F401

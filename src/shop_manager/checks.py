@@ -36,9 +36,23 @@ INTEGER_SETTINGS = {
     "DASHBOARD_EVENTS": 1,
     "REPLAY_LIMIT": 1,
     "IMPORT_MAX_BYTES": 1,
+    "WEBHOOK_MAX_RESPONSE_BYTES": 1,
+    "WEBHOOK_PAUSE_AFTER_FAILURES": 1,
+    "WEBHOOK_BATCH_SIZE": 1,
+    "WEBHOOK_SECRET_OVERLAP_SECONDS": 0,
 }
-# Intervals in seconds: any positive number.
-INTERVAL_SETTINGS = ("HEARTBEAT_SECONDS", "REVALIDATE_SECONDS")
+# Intervals in seconds (WEBHOOK_ATTEMPTS_KEEP_DAYS in days): any positive number.
+INTERVAL_SETTINGS = (
+    "HEARTBEAT_SECONDS",
+    "REVALIDATE_SECONDS",
+    "WEBHOOK_TIMEOUT_SECONDS",
+    "WEBHOOK_BACKOFF_SECONDS",
+    "WEBHOOK_BACKOFF_MAX_SECONDS",
+    "WEBHOOK_PAUSE_AFTER_SECONDS",
+    "WEBHOOK_ATTEMPTS_KEEP_DAYS",
+    "WEBHOOK_POLL_SECONDS",
+    "WEBHOOK_LEASE_SECONDS",
+)
 
 
 @register(Tags.compatibility)
@@ -79,14 +93,15 @@ def check_settings(
             )
     for key in INTERVAL_SETTINGS:
         value = config[key]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        if not _is_positive_number(value):
             errors.append(
                 Error(
-                    f"{SETTING_NAME}[{key!r}] must be a positive number of seconds, "
-                    f"not {value!r}.",
+                    f"{SETTING_NAME}[{key!r}] must be a positive number of "
+                    f"{'days' if key.endswith('_DAYS') else 'seconds'}, not {value!r}.",
                     id="shop_manager.E003",
                 )
             )
+    errors.extend(_webhook_errors(config))
     errors.extend(_websocket_path_errors(config["WEBSOCKET_PATH"]))
     login_required = config["LOGIN_REQUIRED"]
     if not isinstance(login_required, bool):
@@ -97,6 +112,42 @@ def check_settings(
                 hint="A string such as 'false' is truthy: every page would ask "
                 "for a login.",
                 id="shop_manager.E009",
+            )
+        )
+    return errors
+
+
+def _is_positive_number(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and value > 0
+
+
+def _webhook_errors(config: dict[str, Any]) -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    allow = config["WEBHOOK_ALLOW_PRIVATE_ADDRESSES"]
+    if not isinstance(allow, bool):
+        errors.append(
+            Error(
+                f"{SETTING_NAME}['WEBHOOK_ALLOW_PRIVATE_ADDRESSES'] must be True or "
+                f"False, not {allow!r}.",
+                hint="A string such as 'false' is truthy: webhooks could reach the "
+                "host's internal services.",
+                id="shop_manager.E013",
+            )
+        )
+    timeout, lease = config["WEBHOOK_TIMEOUT_SECONDS"], config["WEBHOOK_LEASE_SECONDS"]
+    if (
+        _is_positive_number(timeout)
+        and _is_positive_number(lease)
+        and timeout * 2 > lease
+    ):
+        errors.append(
+            Error(
+                f"{SETTING_NAME}['WEBHOOK_LEASE_SECONDS'] ({lease!r}) must be at least "
+                f"twice WEBHOOK_TIMEOUT_SECONDS ({timeout!r}).",
+                hint="A relay renews its lease on an endpoint between requests; a "
+                "request that outlived the lease would let a second relay deliver "
+                "to the same endpoint at the same time.",
+                id="shop_manager.E014",
             )
         )
     return errors

@@ -50,6 +50,33 @@ DEFAULTS: dict[str, Any] = {
     "REVALIDATE_SECONDS": 30,
     # Largest CSV file the import accepts, in bytes (the page and the command).
     "IMPORT_MAX_BYTES": 5 * 1024 * 1024,
+    # Webhooks (docs/webhooks.md). Allow endpoints on loopback, private and
+    # link-local addresses (development only: otherwise a URL can reach the
+    # host's internal services).
+    "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": False,
+    # Longest one delivery may take, connecting included.
+    "WEBHOOK_TIMEOUT_SECONDS": 10,
+    # Most of a response body the relay reads (kept as the error text).
+    "WEBHOOK_MAX_RESPONSE_BYTES": 65536,
+    # Backoff after a failure: this many seconds, doubled per consecutive
+    # failure up to the maximum, with random jitter.
+    "WEBHOOK_BACKOFF_SECONDS": 5,
+    "WEBHOOK_BACKOFF_MAX_SECONDS": 3600,
+    # Pause an endpoint after this many consecutive failures, or once it has
+    # been failing this long, whichever comes first.
+    "WEBHOOK_PAUSE_AFTER_FAILURES": 15,
+    "WEBHOOK_PAUSE_AFTER_SECONDS": 3 * 24 * 3600,
+    # Delivery attempts older than this are deleted by the relay.
+    "WEBHOOK_ATTEMPTS_KEEP_DAYS": 30,
+    # How often an idle relay looks for new events and endpoints.
+    "WEBHOOK_POLL_SECONDS": 1,
+    # How long a relay's claim on an endpoint lasts unless renewed: after a
+    # crash, another relay (or the restarted one) takes over after this.
+    "WEBHOOK_LEASE_SECONDS": 30,
+    # Events read from the log per query.
+    "WEBHOOK_BATCH_SIZE": 100,
+    # How long a rotated-out secret keeps signing, by default.
+    "WEBHOOK_SECRET_OVERLAP_SECONDS": 24 * 3600,
 }
 
 

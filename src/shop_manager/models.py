@@ -26,7 +26,14 @@ from shop_manager.slugs import (
 )
 from shop_manager.storable import is_storable
 
-__all__ = ["COST_FIELDS", "Product", "ProductEvent", "ProductQuerySet"]
+__all__ = [
+    "COST_FIELDS",
+    "Product",
+    "ProductEvent",
+    "ProductQuerySet",
+    "WebhookAttempt",
+    "WebhookEndpoint",
+]
 
 # The largest value every supported database stores in an integer column.
 MAX_QUANTITY = 2_147_483_647
@@ -294,3 +301,7 @@ class ProductEvent(models.Model):
         if not self._state.adding:
             raise ValueError("Product events are append-only and cannot be changed.")
         super().save(*args, **kwargs)
+
+
+# Registered under this app (migration 0005); defined in their own package.
+from shop_manager.webhooks.models import WebhookAttempt, WebhookEndpoint  # noqa: E402

@@ -1,0 +1,307 @@
+"""The relay: reads the change log from each endpoint's cursor and delivers
+every event, in log order, at least once.
+
+One asyncio task per endpoint this relay holds the lease on, each with its own
+keep-alive connection and one request in flight, so a slow or failing endpoint
+holds up nobody else. Database work runs on a few threads of the relay's own
+(each with its own connection), so one endpoint's save does not wait for
+another's. Progress is saved at least every ``SAVE_EVERY_SECONDS`` and
+whenever a worker fails: a relay killed in between sends those few events
+again, with the same ``webhook-id``, which is what receivers de-duplicate on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Any, TypeVar
+
+from django.db import connection
+from django.utils import timezone
+
+from shop_manager.conf import get_config
+from shop_manager.models import ProductEvent
+from shop_manager.webhooks import store
+from shop_manager.webhooks.delivery import EndpointClient, Outcome
+from shop_manager.webhooks.payloads import message_body, message_id
+from shop_manager.webhooks.signing import signature_header
+
+__all__ = ["Relay"]
+
+logger = logging.getLogger("shop_manager.webhooks")
+
+T = TypeVar("T")
+# Deliveries are saved at least this often while a worker is busy.
+SAVE_EVERY_SECONDS = 0.25
+# Attempts are pruned this often.
+PRUNE_EVERY_SECONDS = 3600.0
+
+
+# Threads (so database connections) a relay uses on PostgreSQL. SQLite gets
+# one: it writes one transaction at a time anyway.
+DATABASE_THREADS = 4
+
+
+class _DatabaseThreads:
+    """A few single-thread executors: Django's connections are per thread, so
+    each lane keeps one connection, and calls on one lane run in order."""
+
+    def __init__(self, count: int) -> None:
+        self._lanes = [
+            ThreadPoolExecutor(1, thread_name_prefix="shop_manager_relay_db")
+            for _ in range(count)
+        ]
+
+    async def run(self, lane: int, func: Callable[..., T], *args: Any) -> T:
+        executor = self._lanes[lane % len(self._lanes)]
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(executor, partial(func, *args))
+        except Exception as exc:
+            await loop.run_in_executor(executor, store.forget_broken_connection, exc)
+            raise
+
+    async def close(self) -> None:
+        loop = asyncio.get_running_loop()
+        for executor in self._lanes:
+            await loop.run_in_executor(executor, store.close_connection)
+            executor.shutdown()
+
+
+class Relay:
+    """``run()`` until ``stop()``; with ``once=True``, until every due
+    endpoint has caught up or failed."""
+
+    def __init__(self, *, once: bool = False, owner: str | None = None) -> None:
+        self.once = once
+        self.owner = (
+            owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        )
+        self.config = get_config()
+        self._stopping: asyncio.Event | None = None
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+        self.db = _DatabaseThreads(
+            DATABASE_THREADS if connection.vendor == "postgresql" else 1
+        )
+
+    def stop(self) -> None:
+        """Finish the deliveries in flight, save, give the leases up, return."""
+        if self._stopping is not None:
+            self._stopping.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping is not None and self._stopping.is_set()
+
+    async def run(self) -> None:
+        self._stopping = asyncio.Event()
+        served: set[int] = set()
+        pruned_at = -PRUNE_EVERY_SECONDS
+        try:
+            while not self.stopping:
+                for pk in [pk for pk, task in self._tasks.items() if task.done()]:
+                    self._tasks.pop(pk)
+                # A database outage is logged and waited out, never fatal.
+                try:
+                    if time.monotonic() - pruned_at >= PRUNE_EVERY_SECONDS:
+                        pruned_at = time.monotonic()
+                        await self.db.run(
+                            0,
+                            store.prune_attempts,
+                            self.config["WEBHOOK_ATTEMPTS_KEEP_DAYS"],
+                        )
+                    claimed = await self.db.run(
+                        0,
+                        store.claim,
+                        self.owner,
+                        self.config["WEBHOOK_LEASE_SECONDS"],
+                        {*self._tasks, *served} if self.once else set(self._tasks),
+                    )
+                except Exception:
+                    logger.exception("Webhook relay: database unavailable")
+                    claimed = []
+                for state in claimed:
+                    served.add(state.pk)
+                    self._tasks[state.pk] = asyncio.create_task(self._serve(state))
+                if self.once:
+                    if not self._tasks:
+                        return
+                    await asyncio.wait(list(self._tasks.values()))
+                    continue
+                await self._sleep(self.config["WEBHOOK_POLL_SECONDS"])
+        finally:
+            self._stopping.set()
+            if self._tasks:
+                await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+            await self.db.close()
+
+    async def _sleep(self, seconds: float) -> None:
+        assert self._stopping is not None
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
+    async def _serve(self, state: store.EndpointState) -> None:
+        try:
+            worker = _Worker(self, state)
+        except Exception:
+            # Say so, and give the lease back: a relay that cannot build its
+            # HTTP client must not hold the endpoint silently.
+            logger.exception("Webhook endpoint %s: relay worker failed", state.pk)
+            await self.db.run(state.pk, store.release, state.pk, self.owner)
+            return
+        holding = True
+        try:
+            holding = await worker.run()
+        except Exception:
+            logger.exception("Webhook endpoint %s: relay worker failed", state.pk)
+        finally:
+            await worker.client.aclose()
+            if holding:
+                try:
+                    if worker.unsaved:
+                        await worker.save()
+                    await self.db.run(state.pk, store.release, state.pk, self.owner)
+                except Exception:
+                    logger.exception("Webhook endpoint %s: could not save", state.pk)
+
+
+class _Worker:
+    """Serves one endpoint for a relay: its events in log order, one request
+    at a time, saving progress as it goes."""
+
+    def __init__(self, relay: Relay, state: store.EndpointState) -> None:
+        self.relay = relay
+        self.config = relay.config
+        self.state = state
+        self.progress = store.Progress(cursor=state.cursor)
+        self.client = EndpointClient(
+            timeout=float(self.config["WEBHOOK_TIMEOUT_SECONDS"]),
+            max_response_bytes=self.config["WEBHOOK_MAX_RESPONSE_BYTES"],
+            allow_private=self.config["WEBHOOK_ALLOW_PRIVATE_ADDRESSES"],
+        )
+        # A request must end well inside the lease, or another relay could
+        # take the endpoint over while it is still in flight: renew it (by
+        # saving) at least this often.
+        self.renew_every = (
+            float(self.config["WEBHOOK_LEASE_SECONDS"]) / 2 - self.client.timeout
+        )
+        self.saved_at = time.monotonic()
+        self.saved_cursor = state.cursor
+
+    async def save(self, failure: store.Failure | None = None) -> bool:
+        """Save progress and renew the lease; False when the endpoint is no
+        longer this relay's to serve (or the attempt failed)."""
+        self.saved_at = time.monotonic()
+        state = await self.relay.db.run(
+            self.state.pk,
+            store.save_progress,
+            self.state,
+            self.relay.owner,
+            self.progress,
+            self.config,
+            failure,
+        )
+        if state is None:
+            return False
+        self.state = state
+        self.saved_cursor = self.progress.cursor
+        return True
+
+    @property
+    def unsaved(self) -> bool:
+        return bool(self.progress.attempts) or self.progress.cursor != self.saved_cursor
+
+    async def run(self) -> bool:
+        """Until stopped, caught up (``once``), failed or no longer ours.
+        True while the relay still holds the lease."""
+        batch = self.config["WEBHOOK_BATCH_SIZE"]
+        # The next batch is read while this one is sent: a database round
+        # trip would otherwise stall the endpoint once per batch.
+        prefetch: asyncio.Future[list[ProductEvent]] | None = None
+        try:
+            while not self.relay.stopping:
+                if prefetch is not None:
+                    events, prefetch = await prefetch, None
+                else:
+                    events = await self.relay.db.run(
+                        self.state.pk, store.events_after, self.progress.cursor, batch
+                    )
+                if len(events) == batch:
+                    prefetch = asyncio.ensure_future(
+                        self.relay.db.run(
+                            self.state.pk, store.events_after, events[-1].pk, batch
+                        )
+                    )
+                if events:
+                    if not await self.send(events):
+                        return False
+                    continue
+                if self.relay.once:
+                    return True
+                # Caught up: save what was sent (now and then, not after every
+                # small batch), renew the lease, and wait for more.
+                since = time.monotonic() - self.saved_at
+                if (
+                    (self.unsaved and since > SAVE_EVERY_SECONDS)
+                    or since > self.renew_every
+                ) and not await self.save():
+                    return False
+                await self.relay._sleep(self.config["WEBHOOK_POLL_SECONDS"])
+        finally:
+            if prefetch is not None:
+                prefetch.cancel()
+        return True
+
+    async def send(self, events: list[ProductEvent]) -> bool:
+        """Deliver ``events`` in order; False when one failed (its retry is
+        scheduled) or the endpoint is no longer ours."""
+        save_every = min(self.renew_every, SAVE_EVERY_SECONDS)
+        for event in events:
+            if self.relay.stopping:
+                return True
+            if not self.state.wants(event.action):
+                self.progress.cursor = event.pk
+                continue
+            if time.monotonic() - self.saved_at > save_every and not await self.save():
+                return False
+            outcome = await self.post(event)
+            if outcome.ok:
+                self.progress.cursor = event.pk
+                self.progress.succeeded = True
+                continue
+            logger.warning(
+                "Webhook endpoint %s: event %s failed: %s",
+                self.state.pk,
+                event.pk,
+                outcome.error,
+            )
+            await self.save(store.Failure(outcome.error, outcome.retry_after))
+            return False
+        return True
+
+    async def post(self, event: ProductEvent) -> Outcome:
+        body = message_body(event, with_costs=self.state.with_costs)
+        msg_id = message_id(event)
+        timestamp = int(time.time())
+        headers = {
+            "content-type": "application/json",
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": signature_header(
+                self.state.secrets, msg_id, timestamp, body
+            ),
+        }
+        sent_at = timezone.now()
+        outcome = await self.client.post(self.state.url, headers, body)
+        self.progress.attempts.append(
+            store.attempt(self.state, event.pk, outcome, sent_at)
+        )
+        return outcome
