@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, StreamingHttpResponse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
@@ -12,6 +12,8 @@ from django.utils.translation import gettext_lazy as _
 from shop_manager.changelog.actors import acting_as
 from shop_manager.changelog.rendering import describe, time_display
 from shop_manager.models import Product, ProductEvent
+from shop_manager.permissions import get_policy
+from shop_manager.transfer.views import csv_download
 
 if TYPE_CHECKING:
     _ProductAdminBase = admin.ModelAdmin[Product]
@@ -66,6 +68,20 @@ class ProductAdmin(ActingUserMixin, _ProductAdminBase):
     search_fields = ["name", "sku", "supplier_number"]
     readonly_fields = ["slug", "version", "created", "modified"]
     date_hierarchy = "modified"
+    actions = ["export_csv"]
+    # Adds "Import CSV" and "Export CSV" (the site's pages) to the object tools.
+    change_list_template = "admin/shop_manager/product/change_list.html"
+
+    @admin.action(description=_("Export selected products as CSV"))
+    def export_csv(
+        self, request: HttpRequest, queryset: QuerySet[Product]
+    ) -> StreamingHttpResponse:
+        """The same file as the site's export, for the rows ticked here."""
+        return csv_download(
+            request,
+            queryset.order_by("name", "pk"),
+            get_policy().can_see_costs(request.user),
+        )
 
 
 @admin.register(ProductEvent)

@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.handlers.asgi import ASGIRequest
 from django.db import IntegrityError
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import StreamingHttpResponse
 from django.shortcuts import render
@@ -16,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views import View
 
+from shop_manager.models import Product
 from shop_manager.permissions import get_policy
 from shop_manager.refusals import RefusedPageMixin
 from shop_manager.transfer.apply import ImportRefused, import_table
@@ -31,7 +33,7 @@ from shop_manager.transfer.plan import (
 from shop_manager.transfer.reading import FileRefused, check_size, decode, parse
 from shop_manager.views import PolicyMixin, ProductListView
 
-__all__ = ["ProductExportView", "ProductImportView"]
+__all__ = ["ProductExportView", "ProductImportView", "csv_download"]
 
 # Where the previewed file waits for the apply, in the user's session.
 SESSION_KEY = "shop_manager_import"
@@ -51,15 +53,20 @@ class ProductExportView(PolicyMixin, View):
         # The list's own queryset code, so the file always matches the page.
         listing = ProductListView()
         listing.setup(request, *args, **kwargs)
-        chunks = export_chunks(
-            listing.get_queryset(), columns_for(with_costs=self.sees_costs())
-        )
-        response = StreamingHttpResponse(
-            aiter_chunks(chunks) if isinstance(request, ASGIRequest) else chunks,
-            content_type="text/csv; charset=utf-8",
-        )
-        response["Content-Disposition"] = f'attachment; filename="{EXPORT_FILENAME}"'
-        return response
+        return csv_download(request, listing.get_queryset(), self.sees_costs())
+
+
+def csv_download(
+    request: HttpRequest, products: QuerySet[Product], with_costs: bool
+) -> StreamingHttpResponse:
+    """``products`` as a streamed CSV attachment (the page's and the admin's)."""
+    chunks = export_chunks(products, columns_for(with_costs=with_costs))
+    response = StreamingHttpResponse(
+        aiter_chunks(chunks) if isinstance(request, ASGIRequest) else chunks,
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = f'attachment; filename="{EXPORT_FILENAME}"'
+    return response
 
 
 class ProductImportView(RefusedPageMixin, View):
