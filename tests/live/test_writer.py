@@ -44,26 +44,27 @@ def the_consumer() -> ProductFeedConsumer:
 
 
 def hold_first_send(consumer: ProductFeedConsumer) -> asyncio.Event:
-    """Make the socket's next send wait until the returned event is set (a
-    slow client); later sends go straight through."""
+    """Make the socket's next write wait until the returned event is set (a
+    slow client); later writes go straight through."""
     gate = asyncio.Event()
-    send = consumer.send
+    send = consumer.transport_send
+    assert send is not None
     calls = 0
 
-    async def held(text_data: str | None = None, **kwargs: Any) -> None:
+    async def held(message: dict[str, Any]) -> None:
         nonlocal calls
         calls += 1
         if calls == 1:
             await gate.wait()
-        await send(text_data=text_data, **kwargs)
+        await send(message)
 
-    consumer.send = held  # type: ignore[method-assign]
+    consumer.transport_send = held
     return gate
 
 
 async def until_picked_up(consumer: ProductFeedConsumer) -> None:
     """Let the writer take what is queued (it then waits in its send)."""
-    while not consumer.outbox.empty():
+    while consumer.outbox:
         await asyncio.sleep(0)
 
 
