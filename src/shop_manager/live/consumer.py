@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+import sys
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from channels.consumer import get_handler_name
@@ -50,6 +51,20 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_INTERNAL_ERROR = 1011
 
 ASGISend = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+if sys.version_info >= (3, 12):
+
+    def start_task(coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        # Eagerly: the writer writes at once, in the caller's turn of the
+        # loop, and a write the transport takes without waiting ends it there,
+        # without ever scheduling the task (as websockets.broadcast() writes).
+        return asyncio.Task(coro, loop=asyncio.get_running_loop(), eager_start=True)
+
+else:
+
+    def start_task(coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        return asyncio.get_running_loop().create_task(coro)
 
 
 def watch_rights(user: Any) -> tuple[bool, bool]:
@@ -242,7 +257,9 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
         # At most one writer at a time: it takes frames in queue order and
         # ends only once the outbox is empty, with no await in between.
         if self.writer is None and self.writing and self.outbox:
-            self.writer = asyncio.get_running_loop().create_task(self._write())
+            writer = start_task(self._write())
+            # An eager writer may have finished already.
+            self.writer = None if writer.done() else writer
 
     async def _write(self) -> None:
         send = self.transport_send
