@@ -9,10 +9,7 @@ that socket's own task (a slow client delays only itself). A socket whose user
 may not see costs gets the message's ``redacted`` text, serialised once too.
 
 The same channel hears the "re-check now" broadcasts (``access.recheck``) and
-hands them to ``on_recheck`` (the process's heartbeat ticker), and listens for
-the sessions of its sockets: a logout's ``access.revoked``, sent to that
-session's group, closes the sockets that session opened here. So a socket
-needs no channel of its own (no subscription, receive queue or task each).
+hands them to ``on_recheck`` (the process's heartbeat ticker).
 
 It also knows the latest event id (``latest_id``) while it has listened without
 a break since that id was read from the log, so a socket that starts "from
@@ -48,14 +45,11 @@ class Recipient(Protocol):
     sees_costs: bool
 
     def deliver(self, text: str) -> None: ...
-    def revoke_soon(self) -> None: ...
 
 
 class LocalFanout:
     def __init__(self) -> None:
         self.recipients: set[Recipient] = set()
-        # Session group → the local sockets that session opened.
-        self.sessions: dict[str, set[Recipient]] = {}
         self.channel: str | None = None
         self._reader: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
@@ -73,33 +67,18 @@ class LocalFanout:
     def layer(self) -> Any:
         return get_channel_layer(get_config()["CHANNEL_LAYER"])
 
-    async def join(self, recipient: Recipient, session: str | None = None) -> None:
-        """Add a socket, opened by the session whose group is ``session``;
-        returns once the process is subscribed, so a replay that follows
-        cannot miss an event committed in between."""
+    async def join(self, recipient: Recipient) -> None:
+        """Add a socket; returns once the process is subscribed, so a replay
+        that follows cannot miss an event committed in between."""
         async with self._lock:
             if self._reader is None or self._reader.done():
                 await self._subscribe()
                 self._reader = asyncio.get_running_loop().create_task(self._read())
-            if session is not None:
-                members = self.sessions.get(session)
-                if members is None:
-                    assert self.channel is not None
-                    await self.layer.group_add(session, self.channel)
-                    members = self.sessions[session] = set()
-                members.add(recipient)
             self.recipients.add(recipient)
 
-    async def leave(self, recipient: Recipient, session: str | None = None) -> None:
-        """Remove a socket; safe to call again for one already gone."""
+    async def leave(self, recipient: Recipient) -> None:
         async with self._lock:
             self.recipients.discard(recipient)
-            members = self.sessions.get(session) if session is not None else None
-            if members is not None:
-                members.discard(recipient)
-                if not members:
-                    del self.sessions[session]  # type: ignore[arg-type]
-                    await self._leave_group(session)  # type: ignore[arg-type]
             if self.recipients or self._reader is None:
                 return
             # Nobody left here: stop listening rather than buffer for no one.
@@ -128,25 +107,17 @@ class LocalFanout:
         self.latest_id = None
         self.epoch += 1
 
-    async def _leave_group(self, group: str) -> None:
-        if self.channel is None:
-            return
-        try:
-            await self.layer.group_discard(group, self.channel)
-        except Exception:  # Redis gone: the entry expires on its own.
-            logger.warning("Could not leave group %s.", group, exc_info=True)
-
     async def refresh(self) -> None:
         """Re-join the groups, as the list layer expires memberships after a day."""
         if self.channel is not None:
-            for group in (*GROUPS, *self.sessions):
+            for group in GROUPS:
                 await self.layer.group_add(group, self.channel)
 
     async def _subscribe(self) -> None:
         # Whatever was published before this (re)subscription went unheard.
         self._forget_latest()
         self.channel = await self.layer.new_channel()
-        for group in (*GROUPS, *self.sessions):
+        for group in GROUPS:
             await self.layer.group_add(group, self.channel)
 
     async def _read(self) -> None:
@@ -183,15 +154,6 @@ class LocalFanout:
                 redacted = message.get("redacted", text)
                 for recipient in list(self.recipients):
                     recipient.deliver(text if recipient.sees_costs else redacted)
-            elif message.get("type") == "access.revoked":
-                members = self.sessions.get(message.get("group"))  # type: ignore[arg-type]
-                if members is not None:
-                    for recipient in list(members):
-                        recipient.revoke_soon()
-                elif "group" not in message:
-                    # From a sender that does not name the session: re-check
-                    # every socket here, which closes that session's.
-                    self._recheck()
             elif message.get("type") == "access.recheck":
                 self._recheck()
 
