@@ -50,7 +50,8 @@ CLOSE_FORBIDDEN = 4403
 # What disconnect() is told when the consumer ended without a client close.
 CLOSE_INTERNAL_ERROR = 1011
 
-ASGISend = Callable[[dict[str, Any]], Awaitable[None]]
+# Any message: a server's own send is typed with the union of every ASGI event.
+ASGISend = Callable[[Any], Awaitable[None]]
 
 
 if sys.version_info >= (3, 12):
@@ -137,7 +138,7 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
             if user is not None
             else (False, False)
         )
-        if not may_watch:
+        if user is None or not may_watch:
             await self.close()  # Before accept(): the handshake gets a 403.
             return
         self.user_pk = user.pk
