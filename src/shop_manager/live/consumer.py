@@ -131,10 +131,12 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         user = self.scope.get("user")
-        # Read-only and sharing nothing with other code on Django's one
-        # thread-sensitive thread, so sockets' checks run side by side.
+        # One hop for both checks. Not thread_sensitive=False (which would let
+        # sockets' checks run side by side): connections opened in the loop's
+        # thread pool outlived their hops under the test suite (PostgreSQL
+        # sessions left open, the test database not dropped).
         may_watch, sees_costs = (
-            await database_sync_to_async(watch_rights, thread_sensitive=False)(user)
+            await database_sync_to_async(watch_rights)(user)
             if user is not None
             else (False, False)
         )
@@ -183,7 +185,7 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
         if fanout.latest_id is not None:
             return fanout.latest_id
         epoch = fanout.epoch
-        latest = await database_sync_to_async(latest_event_id, thread_sensitive=False)()
+        latest = await database_sync_to_async(latest_event_id)()
         fanout.note_latest(latest, epoch)
         return latest
 
@@ -225,7 +227,7 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
             self.deliver(await self.batch_text(after))
 
     async def batch_text(self, after: int) -> str:
-        batch = await database_sync_to_async(batch_after, thread_sensitive=False)(
+        batch = await database_sync_to_async(batch_after)(
             after, with_costs=self.sees_costs
         )
         return dumps(batch)

@@ -112,9 +112,7 @@ class Ticker:
         if idle:
             fanout = fanout_for_running_loop()
             epoch = fanout.epoch
-            latest = await database_sync_to_async(
-                latest_event_id, thread_sensitive=False
-            )()
+            latest = await database_sync_to_async(latest_event_id)()
             # Sockets that connect before the next tick start from here.
             fanout.note_latest(latest, epoch)
             frame = heartbeat_text(latest)
