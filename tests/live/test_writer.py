@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from channels import consumer as channels_consumer
+from channels.sessions import InstanceSessionWrapper
 from channels.testing import WebsocketCommunicator
 
 from shop_manager.live.consumer import ProductFeedConsumer
@@ -44,26 +46,27 @@ def the_consumer() -> ProductFeedConsumer:
 
 
 def hold_first_send(consumer: ProductFeedConsumer) -> asyncio.Event:
-    """Make the socket's next send wait until the returned event is set (a
-    slow client); later sends go straight through."""
+    """Make the socket's next write wait until the returned event is set (a
+    slow client); later writes go straight through."""
     gate = asyncio.Event()
-    send = consumer.send
+    send = consumer.transport_send
+    assert send is not None
     calls = 0
 
-    async def held(text_data: str | None = None, **kwargs: Any) -> None:
+    async def held(message: dict[str, Any]) -> None:
         nonlocal calls
         calls += 1
         if calls == 1:
             await gate.wait()
-        await send(text_data=text_data, **kwargs)
+        await send(message)
 
-    consumer.send = held  # type: ignore[method-assign]
+    consumer.transport_send = held
     return gate
 
 
 async def until_picked_up(consumer: ProductFeedConsumer) -> None:
     """Let the writer take what is queued (it then waits in its send)."""
-    while not consumer.outbox.empty():
+    while consumer.outbox:
         await asyncio.sleep(0)
 
 
@@ -143,3 +146,59 @@ async def test_a_socket_sent_something_gets_no_heartbeat_that_interval(socket):
     # every interval.
     await ticker.tick()
     assert await socket.receive_json_from() == heartbeat
+
+
+async def test_an_idle_socket_holds_no_writer_task(socket):
+    consumer = the_consumer()
+    assert consumer.writer is None
+    [text] = await logged_events("Tea")
+    gate = hold_first_send(consumer)
+    consumer.deliver(text)
+    assert consumer.writer is not None  # Alive while its frame is in flight.
+    gate.set()
+    assert (await socket.receive_json_from())["type"] == "event"
+    assert consumer.writer is None
+    assert consumer.outbox == []
+
+
+async def test_frames_queued_while_a_write_waits_share_its_one_writer(socket):
+    consumer = the_consumer()
+    texts = await logged_events("Tea", "Coffee", "Milk")
+    gate = hold_first_send(consumer)
+    consumer.deliver(texts[0])
+    writer = consumer.writer
+    await until_picked_up(consumer)
+    for text in texts[1:]:
+        consumer.deliver(text)
+        assert consumer.writer is writer
+    gate.set()
+    frames = await frames_received(socket)
+    assert [frame["product"]["name"] for frame in frames] == ["Tea", "Coffee", "Milk"]
+
+
+async def test_frames_are_written_with_the_servers_own_send(socket):
+    """Channels' session wrapper acts only on HTTP responses: frames skip it."""
+    consumer = the_consumer()
+    assert not isinstance(
+        getattr(consumer.transport_send, "__self__", None), InstanceSessionWrapper
+    )
+    assert isinstance(
+        getattr(consumer.base_send, "__self__", None), InstanceSessionWrapper
+    )
+
+
+async def test_connect_and_disconnect_make_no_extra_thread_hops(
+    staff_user, monkeypatch
+):
+    """Every database read goes through database_sync_to_async, which closes
+    stale connections itself; Channels' hop before each handler is skipped."""
+    hops = []
+
+    async def counted() -> None:
+        hops.append("hop")
+
+    monkeypatch.setattr(channels_consumer, "aclose_old_connections", counted)
+    socket = await connect(await login(staff_user))
+    await socket.receive_json_from()
+    await socket.disconnect()
+    assert hops == []

@@ -4,17 +4,23 @@ Everything the socket sends after its opening frame (live events from the
 fan-out, fetch replies, heartbeats) goes through its one outbox, written by
 its one writer task, so frames leave in the order they were queued. Frames
 that pile up while the client is slow leave together as one ``frames``
-message; at low load each leaves alone, at once.
+message; at low load each leaves alone, at once. The writer exists only
+while frames are queued, and writes with the server's own ASGI ``send``: an
+idle socket holds no task, and a live frame costs one server call.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sys
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.sessions import InstanceSessionWrapper
 
 from shop_manager.conf import get_config
 from shop_manager.live.fanout import fanout_for_running_loop
@@ -31,7 +37,7 @@ from shop_manager.live.protocol import (
 from shop_manager.live.ticker import ticker_for_running_loop
 from shop_manager.permissions import get_policy
 
-__all__ = ["CLOSE_FORBIDDEN", "ProductFeedConsumer"]
+__all__ = ["CLOSE_FORBIDDEN", "ProductFeedConsumer", "watch_rights"]
 
 logger = logging.getLogger("shop_manager.live.consumer")
 
@@ -43,6 +49,45 @@ MAX_FRAMES_PER_MESSAGE = 100
 CLOSE_FORBIDDEN = 4403
 # What disconnect() is told when the consumer ended without a client close.
 CLOSE_INTERNAL_ERROR = 1011
+
+# Any message: a server's own send is typed with the union of every ASGI event.
+ASGISend = Callable[[Any], Awaitable[None]]
+
+
+if sys.version_info >= (3, 12):
+
+    def start_task(coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        # Eagerly: the writer writes at once, in the caller's turn of the
+        # loop, and a write the transport takes without waiting ends it there,
+        # without ever scheduling the task (as websockets.broadcast() writes).
+        return asyncio.Task(coro, loop=asyncio.get_running_loop(), eager_start=True)
+
+else:
+
+    def start_task(coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        return asyncio.get_running_loop().create_task(coro)
+
+
+def watch_rights(user: Any) -> tuple[bool, bool]:
+    """Whether ``user`` may watch the feed, and see cost fields in it: one
+    database hop for both."""
+    policy = get_policy()
+    if not policy.can_watch(user):
+        return False, False
+    return True, policy.can_see_costs(user)
+
+
+def server_send(send: ASGISend) -> ASGISend:
+    """The ASGI server's own ``send`` under Channels' session wrapper.
+
+    The wrapper acts only on ``http.response.start`` (saving the session,
+    setting its cookie); for a socket's frames it is a pass-through that
+    costs a call and two session checks per frame.
+    """
+    wrapper = getattr(send, "__self__", None)
+    if isinstance(wrapper, InstanceSessionWrapper):
+        return server_send(wrapper.real_send)
+    return send
 
 
 class ProductFeedConsumer(AsyncWebsocketConsumer):
@@ -63,23 +108,45 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
         # declares it a ClassVar, but Channels reads it from the instance.
         self.channel_layer_alias = get_config()["CHANNEL_LAYER"]  # type: ignore[misc]
         self.joined: list[str] = []
-        # Every frame after the first, written in order by this socket's own task.
-        self.outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=OUTBOX_SIZE)
+        # Every frame after the first, written in order by this socket's one
+        # writer task, which runs only while this holds something.
+        self.outbox: list[str] = []
         self.writer: asyncio.Task[None] | None = None
+        # Set once the opening frame is out (only then may the writer start)
+        # and cleared for good at disconnect.
+        self.writing = False
+        self.transport_send: ASGISend | None = None
         # Whether anything but a heartbeat was queued since the ticker last
         # looked: a socket that just got frames needs no heartbeat.
         self.sent_since_tick = False
         self.revoked = False
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels runs close_old_connections() in a thread before every
+        # handler: two thread hops per socket for connect and disconnect. Every
+        # database read here goes through database_sync_to_async, which closes
+        # stale connections itself, so the extra hops buy nothing.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     async def connect(self) -> None:
         user = self.scope.get("user")
-        if user is None or not await database_sync_to_async(get_policy().can_watch)(
-            user
-        ):
+        # One hop for both checks. Not thread_sensitive=False (which would let
+        # sockets' checks run side by side): connections opened in the loop's
+        # thread pool outlived their hops under the test suite (PostgreSQL
+        # sessions left open, the test database not dropped).
+        may_watch, sees_costs = (
+            await database_sync_to_async(watch_rights)(user)
+            if user is not None
+            else (False, False)
+        )
+        if user is None or not may_watch:
             await self.close()  # Before accept(): the handshake gets a 403.
             return
         self.user_pk = user.pk
-        self.sees_costs = await database_sync_to_async(get_policy().can_see_costs)(user)
+        self.sees_costs = sees_costs
         self.session_key = (
             getattr(self.scope.get("session"), "session_key", None) or None
         )
@@ -90,19 +157,39 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
         # the client drops ids it already has.
         for group in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
-        await fanout_for_running_loop().join(self)  # Fails first if Redis is down.
+        fanout = fanout_for_running_loop()
+        await fanout.join(self)  # Fails first if Redis is down.
         await self.accept()
-        # The opening frame goes out before the writer starts, so it comes
+        self.transport_send = server_send(self.base_send)
+        # The opening frame goes out before the writer may start, so it comes
         # before the live events queued meanwhile (the client drops the ones
         # the replay also holds).
         after = after_from_query_string(self.scope.get("query_string", b""))
         if after is None:
-            latest = await database_sync_to_async(latest_event_id)()
-            await self.send(text_data=heartbeat_text(latest))
+            text = heartbeat_text(await self.latest_id())
         else:
-            await self.send(text_data=await self.batch_text(after))
-        self.writer = asyncio.get_running_loop().create_task(self._write())
+            text = await self.batch_text(after)
+        await self.transport_send({"type": "websocket.send", "text": text})
+        self.writing = True
+        self._start_writer()
         ticker_for_running_loop().add(self)
+
+    async def latest_id(self) -> int:
+        """The newest logged id, for a socket that starts from now.
+
+        The process's fan-out knows it without a query while it has listened
+        without a break since it last read it: every event committed after
+        that read was relayed through it, so none is newer than what it holds
+        and not already queued for this socket, which joined first. Otherwise
+        one query, made after joining for the same reason.
+        """
+        fanout = fanout_for_running_loop()
+        if fanout.latest_id is not None:
+            return fanout.latest_id
+        epoch = fanout.epoch
+        latest = await database_sync_to_async(latest_event_id)()
+        fanout.note_latest(latest, epoch)
+        return latest
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         try:
@@ -120,6 +207,8 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
                 forget_channel(self.channel_layer, channel_name)
 
     async def disconnect(self, code: int) -> None:
+        self.writing = False
+        self.outbox = []
         ticker_for_running_loop().discard(self)
         await fanout_for_running_loop().leave(self)
         if self.writer is not None and self.writer is not asyncio.current_task():
@@ -159,21 +248,42 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
         self._enqueue(text)
 
     def _enqueue(self, text: str) -> None:
-        try:
-            self.outbox.put_nowait(text)
-        except asyncio.QueueFull:
+        if len(self.outbox) >= OUTBOX_SIZE:
             # A client this far behind catches up from the log: a later
             # heartbeat shows it the gap and it fetches the range.
             logger.info(
                 "Dashboard socket %s is behind; dropped a frame.", self.channel_name
             )
+            return
+        self.outbox.append(text)
+        self._start_writer()
+
+    def _start_writer(self) -> None:
+        # At most one writer at a time: it takes frames in queue order and
+        # ends only once the outbox is empty, with no await in between.
+        if self.writer is None and self.writing and self.outbox:
+            writer = start_task(self._write())
+            # An eager writer may have finished already.
+            self.writer = None if writer.done() else writer
 
     async def _write(self) -> None:
-        while True:
-            texts = [await self.outbox.get()]
-            while len(texts) < MAX_FRAMES_PER_MESSAGE and not self.outbox.empty():
-                texts.append(self.outbox.get_nowait())
-            await self.send(text_data=frames_text(texts))
+        send = self.transport_send
+        assert send is not None
+        try:
+            while self.outbox and self.writing:
+                texts = self.outbox[:MAX_FRAMES_PER_MESSAGE]
+                del self.outbox[:MAX_FRAMES_PER_MESSAGE]
+                await send({"type": "websocket.send", "text": frames_text(texts)})
+        except Exception:
+            # The connection is gone; its disconnect cleans up.
+            logger.debug(
+                "Could not write to socket %s.", self.channel_name, exc_info=True
+            )
+            self.writing = False
+            self.outbox = []
+        finally:
+            if self.writer is asyncio.current_task():
+                self.writer = None
 
     async def access_revoked(self, message: dict[str, Any]) -> None:
         # Sent to the session's group when it logs out.

@@ -10,6 +10,10 @@ may not see costs gets the message's ``redacted`` text, serialised once too.
 
 The same channel hears the "re-check now" broadcasts (``access.recheck``) and
 hands them to ``on_recheck`` (the process's heartbeat ticker).
+
+It also knows the latest event id (``latest_id``) while it has listened without
+a break since that id was read from the log, so a socket that starts "from
+now" needs no query of its own.
 """
 
 from __future__ import annotations
@@ -51,6 +55,13 @@ class LocalFanout:
         self._lock = asyncio.Lock()
         # Called when some process asks every process to re-check its sockets.
         self.on_recheck: Callable[[], None] | None = None
+        # The newest id read from the log since this subscription began, or
+        # relayed by it since; None when unknown (not yet read, or a break in
+        # listening since, so events may have passed unseen).
+        self.latest_id: int | None = None
+        # Bumped at every such break, so a read that started before one is
+        # not taken for the latest.
+        self.epoch = 0
 
     @property
     def layer(self) -> Any:
@@ -74,6 +85,7 @@ class LocalFanout:
             reader, self._reader = self._reader, None
             reader.cancel()
             await asyncio.wait({reader})
+            self._forget_latest()
             channel, self.channel = self.channel, None
             if channel is not None:
                 forget_channel(self.layer, channel)
@@ -85,6 +97,16 @@ class LocalFanout:
                         "Could not leave the dashboard groups.", exc_info=True
                     )
 
+    def note_latest(self, event_id: int, epoch: int) -> None:
+        """Record an id read from the log by a query that began during
+        ``epoch`` (:attr:`epoch` when it began)."""
+        if epoch == self.epoch and self._reader is not None:
+            self.latest_id = max(self.latest_id or 0, event_id)
+
+    def _forget_latest(self) -> None:
+        self.latest_id = None
+        self.epoch += 1
+
     async def refresh(self) -> None:
         """Re-join the groups, as the list layer expires memberships after a day."""
         if self.channel is not None:
@@ -92,6 +114,8 @@ class LocalFanout:
                 await self.layer.group_add(group, self.channel)
 
     async def _subscribe(self) -> None:
+        # Whatever was published before this (re)subscription went unheard.
+        self._forget_latest()
         self.channel = await self.layer.new_channel()
         for group in GROUPS:
             await self.layer.group_add(group, self.channel)
@@ -105,6 +129,7 @@ class LocalFanout:
                 raise
             except Exception:
                 # The heartbeat makes clients fetch what this outage cost them.
+                self._forget_latest()
                 logger.warning(
                     "Dashboard feed lost its channel layer; retrying.", exc_info=True
                 )
@@ -119,6 +144,12 @@ class LocalFanout:
                 continue
             text = message.get("text")
             if message.get("type") == "product.event" and isinstance(text, str):
+                event_id = message.get("id")
+                if type(event_id) is int and self.latest_id is not None:
+                    self.latest_id = max(self.latest_id, event_id)
+                elif type(event_id) is not int:
+                    # A bulk load's "fetch up to" hint names no single id.
+                    self._forget_latest()
                 # Absent when the change touched no cost field.
                 redacted = message.get("redacted", text)
                 for recipient in list(self.recipients):

@@ -110,7 +110,12 @@ class Ticker:
             else:
                 idle.append(watcher)
         if idle:
-            frame = heartbeat_text(await database_sync_to_async(latest_event_id)())
+            fanout = fanout_for_running_loop()
+            epoch = fanout.epoch
+            latest = await database_sync_to_async(latest_event_id)()
+            # Sockets that connect before the next tick start from here.
+            fanout.note_latest(latest, epoch)
+            frame = heartbeat_text(latest)
             for watcher in idle:
                 # Into the socket's outbox, behind what is already queued there.
                 watcher.heartbeat(frame)
