@@ -30,6 +30,11 @@ else:
 
 
 class WebhookEndpointForm(_EndpointForm):
+    # Declared for assume_scheme: Django 5.2 warns (RemovedInDjango60Warning)
+    # about the form field the model's URLField would make, and 6.0 assumes
+    # https anyway.
+    url = forms.URLField(label=_("URL"), max_length=2000, assume_scheme="https")
+
     class Meta:
         model = WebhookEndpoint
         fields = ["url", "description", "secret", "actions", "with_costs", "active"]
