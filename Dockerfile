@@ -29,4 +29,4 @@ EXPOSE 8000
 # Migrations on start, then the server as PID 1 so `docker stop` reaches it.
 # With several replicas, migrate once as its own step instead: two replicas
 # applying the same migration at once can fail.
-CMD ["sh", "-c", "python manage.py migrate --noinput && exec uvicorn example_project.asgi:application --host 0.0.0.0 --port 8000 --ws websockets --ws-per-message-deflate false"]
+CMD ["sh", "-c", "python manage.py migrate --noinput && exec uvicorn example_project.asgi:application --host 0.0.0.0 --port 8000 --ws websockets-sansio --ws-per-message-deflate false"]

@@ -599,7 +599,7 @@ def main() -> None:
     parser.add_argument(
         "--ws",
         choices=["websockets", "websockets-sansio", "wsproto"],
-        default="websockets",
+        default="websockets-sansio",
         help="uvicorn's websocket implementation",
     )
     parser.add_argument("--workers", type=int, default=1, help="uvicorn --workers")

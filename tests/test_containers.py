@@ -147,16 +147,16 @@ def test_the_dockerfile_installs_what_the_example_project_imports():
 
 
 def test_the_container_runs_migrations_then_uvicorn_without_deflate():
-    """docs/deployment.md recommends uvicorn with websockets and without
+    """docs/deployment.md recommends uvicorn with websockets-sansio and without
     per-message deflate; the example project's ASGI application must exist."""
     [command] = [
         args for instruction, args in dockerfile_instructions() if instruction == "CMD"
     ]
     assert command.index("migrate --noinput") < command.index("exec uvicorn")
-    assert "--ws websockets --ws-per-message-deflate false" in command
+    assert "--ws websockets-sansio --ws-per-message-deflate false" in command
     module = re.search(r"uvicorn ([\w.]+):application", command).group(1)
     assert (ROOT / "example_project" / (module.replace(".", "/") + ".py")).exists()
     assert (
-        "uvicorn --ws websockets --ws-per-message-deflate false"
+        "uvicorn --ws websockets-sansio --ws-per-message-deflate false"
         in (ROOT / "docs" / "deployment.md").read_text()
     )
