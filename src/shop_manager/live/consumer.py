@@ -194,7 +194,6 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
         # would make (a subscription, a receive queue and a task per socket):
         # the process's fan-out receives everything addressed to its sockets.
         self.scope = scope
-        self.channel_layer = None
         self.base_send = send
         try:
             await await_many_dispatch([receive], self.dispatch)

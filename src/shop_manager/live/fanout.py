@@ -14,6 +14,10 @@ the sessions of its sockets: a logout's ``access.revoked``, sent to that
 session's group, closes the sockets that session opened here. So a socket
 needs no channel of its own (no subscription, receive queue or task each).
 
+When that listening breaks (Redis restarted), the fan-out mends it itself,
+at once when a socket joins and otherwise at the next heartbeat or retry:
+nothing else in the process would (see :mod:`shop_manager.live.pubsub_shards`).
+
 It also knows the latest event id (``latest_id``) while it has listened without
 a break since that id was read from the log, so a socket that starts "from
 now" needs no query of its own.
@@ -106,11 +110,11 @@ class LocalFanout:
         async with self._lock:
             self.recipients.discard(recipient)
             members = self.sessions.get(session) if session is not None else None
-            if members is not None:
+            if session is not None and members is not None:
                 members.discard(recipient)
                 if not members:
-                    del self.sessions[session]  # type: ignore[arg-type]
-                    await self._leave_group(session)  # type: ignore[arg-type]
+                    del self.sessions[session]
+                    await self._leave_group(session)
             if self.recipients or self._reader is None:
                 return
             # Nobody left here: stop listening rather than buffer for no one.
@@ -247,7 +251,8 @@ class LocalFanout:
             for recipient in list(self.recipients):
                 recipient.deliver(text if recipient.sees_costs else redacted)
         elif message.get("type") == "access.revoked":
-            members = self.sessions.get(message.get("group"))  # type: ignore[arg-type]
+            group = message.get("group")
+            members = self.sessions.get(group) if isinstance(group, str) else None
             if members is not None:
                 for recipient in list(members):
                     recipient.revoke_soon()
