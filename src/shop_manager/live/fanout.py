@@ -151,7 +151,10 @@ class LocalFanout:
             if await self._mend():
                 return
             assert self.channel is not None
-            for group in (*GROUPS, *self.sessions):
+            # Not the session groups: one per session here, thousands of
+            # commands every tick. A membership that expires after a day
+            # leaves that session's logout to the periodic re-check.
+            for group in GROUPS:
                 await self.layer.group_add(group, self.channel)
 
     async def _mend(self) -> bool:
