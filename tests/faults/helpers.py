@@ -25,7 +25,6 @@ __all__ = [
     "FreezableRedis",
     "TcpProxy",
     "dashboard_socket",
-    "ended",
     "logged_in_client",
     "next_frame",
     "redis_layers",
@@ -232,16 +231,3 @@ async def next_frame(
             return frame, skipped
         skipped.append(frame)
     raise AssertionError(f"no matching frame within {timeout} s; got {skipped}")
-
-
-async def ended(socket: WebsocketCommunicator, timeout: float = 10) -> BaseException:
-    """Wait for the server side of ``socket`` to end; return what ended it."""
-    deadline = time.monotonic() + timeout
-    while not socket.future.done():
-        assert time.monotonic() < deadline, (
-            f"the socket was still open after {timeout} s"
-        )
-        await asyncio.sleep(0.02)
-    error = socket.future.exception()
-    assert error is not None, "the socket ended without an error"
-    return error

@@ -54,7 +54,10 @@ def test_logout_closes_that_session_and_asks_for_a_recheck(
     assert response.status_code == 302
     # The targeted close, then the recheck for the deleted session row.
     assert recording_layer == [
-        (session_group(session_key), {"type": "access.revoked"}),
+        (
+            session_group(session_key),
+            {"type": "access.revoked", "group": session_group(session_key)},
+        ),
         *RECHECK,
     ]
 

@@ -19,14 +19,14 @@ from typing import Any
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.sessions import InstanceSessionWrapper
+from channels.utils import await_many_dispatch
 
-from shop_manager.conf import get_config
 from shop_manager.live.fanout import fanout_for_running_loop
 from shop_manager.live.feed import batch_after, latest_event_id
 from shop_manager.live.groups import session_group
-from shop_manager.live.layer_buffers import forget_channel
 from shop_manager.live.protocol import (
     after_from_query_string,
     dumps,
@@ -104,10 +104,9 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Read per socket so override_settings reaches it; types-channels
-        # declares it a ClassVar, but Channels reads it from the instance.
-        self.channel_layer_alias = get_config()["CHANNEL_LAYER"]  # type: ignore[misc]
-        self.joined: list[str] = []
+        # The fan-out's group for this socket's session, which it listens to
+        # for a logout on the socket's behalf.
+        self.session: str | None = None
         # Every frame after the first, written in order by this socket's one
         # writer task, which runs only while this holds something.
         self.outbox: list[str] = []
@@ -120,6 +119,7 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
         # looked: a socket that just got frames needs no heartbeat.
         self.sent_since_tick = False
         self.revoked = False
+        self.revoking: asyncio.Task[None] | None = None
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels runs close_old_connections() in a thread before every
@@ -152,13 +152,11 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
         )
         if self.session_key:
             # Logging out closes this session's sockets at once.
-            self.joined = [session_group(self.session_key)]
+            self.session = session_group(self.session_key)
         # Join before replaying, so nothing committed meanwhile falls in a gap;
         # the client drops ids it already has.
-        for group in self.joined:
-            await self.channel_layer.group_add(group, self.channel_name)
         fanout = fanout_for_running_loop()
-        await fanout.join(self)  # Fails first if Redis is down.
+        await fanout.join(self, self.session)  # Fails first if Redis is down.
         await self.accept()
         self.transport_send = server_send(self.base_send)
         # The opening frame goes out before the writer may start, so it comes
@@ -192,34 +190,30 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
         return latest
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        # Channels' AsyncConsumer.__call__ without the per-socket channel it
+        # would make (a subscription, a receive queue and a task per socket):
+        # the process's fan-out receives everything addressed to its sockets.
+        self.scope = scope
+        self.base_send = send
         try:
-            await super().__call__(scope, receive, send)
+            await await_many_dispatch([receive], self.dispatch)
+        except StopConsumer:
+            pass
         finally:
             # A handler that raised (or a cancelled task) skips
             # websocket_disconnect(): without this the socket would stay in the
-            # process's fan-out, ticker and groups for good. disconnect() may
-            # already have run; it is safe to run again.
+            # process's fan-out and ticker for good. disconnect() may already
+            # have run; it is safe to run again.
             await self.disconnect(CLOSE_INTERNAL_ERROR)
-            # Channels has cancelled and awaited this socket's receive by now.
-            # No channel name: the layer failed before it made one.
-            channel_name = getattr(self, "channel_name", None)
-            if getattr(self, "channel_layer", None) is not None and channel_name:
-                forget_channel(self.channel_layer, channel_name)
 
     async def disconnect(self, code: int) -> None:
         self.writing = False
         self.outbox = []
         ticker_for_running_loop().discard(self)
-        await fanout_for_running_loop().leave(self)
+        await fanout_for_running_loop().leave(self, self.session)
         if self.writer is not None and self.writer is not asyncio.current_task():
             self.writer.cancel()
         self.writer = None
-        for group in self.joined:
-            try:
-                await self.channel_layer.group_discard(group, self.channel_name)
-            except Exception:  # Redis gone: its group entries expire on their own.
-                logger.warning("Could not leave group %s", group, exc_info=True)
-        self.joined = []
 
     async def receive(
         self, text_data: str | None = None, bytes_data: bytes | None = None
@@ -252,7 +246,7 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
             # A client this far behind catches up from the log: a later
             # heartbeat shows it the gap and it fetches the range.
             logger.info(
-                "Dashboard socket %s is behind; dropped a frame.", self.channel_name
+                "Dashboard socket of user %s is behind; dropped a frame.", self.user_pk
             )
             return
         self.outbox.append(text)
@@ -276,18 +270,28 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
                 await send({"type": "websocket.send", "text": frames_text(texts)})
         except Exception:
             # The connection is gone; its disconnect cleans up.
-            logger.debug(
-                "Could not write to socket %s.", self.channel_name, exc_info=True
-            )
+            logger.debug("Could not write to a dashboard socket.", exc_info=True)
             self.writing = False
             self.outbox = []
         finally:
             if self.writer is asyncio.current_task():
                 self.writer = None
 
-    async def access_revoked(self, message: dict[str, Any]) -> None:
-        # Sent to the session's group when it logs out.
-        await self.revoke()
+    def revoke_soon(self) -> None:
+        """Close the socket (its session logged out), in a task of its own:
+        the fan-out that calls this must not wait for its own leave()."""
+        if self.revoking is None:
+            self.revoking = asyncio.get_running_loop().create_task(
+                self._revoke_logged()
+            )
+
+    async def _revoke_logged(self) -> None:
+        try:
+            await self.revoke()
+        except Exception:  # Nobody awaits this task: say what went wrong.
+            logger.warning(
+                "Could not close a logged-out dashboard socket.", exc_info=True
+            )
 
     async def revoke(self) -> None:
         """Close the socket with ``CLOSE_FORBIDDEN``, once however often asked."""

@@ -9,7 +9,14 @@ that socket's own task (a slow client delays only itself). A socket whose user
 may not see costs gets the message's ``redacted`` text, serialised once too.
 
 The same channel hears the "re-check now" broadcasts (``access.recheck``) and
-hands them to ``on_recheck`` (the process's heartbeat ticker).
+hands them to ``on_recheck`` (the process's heartbeat ticker), and listens for
+the sessions of its sockets: a logout's ``access.revoked``, sent to that
+session's group, closes the sockets that session opened here. So a socket
+needs no channel of its own (no subscription, receive queue or task each).
+
+When that listening breaks (Redis restarted), the fan-out mends it itself,
+at once when a socket joins and otherwise at the next heartbeat or retry:
+nothing else in the process would (see :mod:`shop_manager.live.pubsub_shards`).
 
 It also knows the latest event id (``latest_id``) while it has listened without
 a break since that id was read from the log, so a socket that starts "from
@@ -19,6 +26,7 @@ now" needs no query of its own.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -29,6 +37,7 @@ from shop_manager.conf import get_config
 from shop_manager.live.groups import DASHBOARD_GROUP, RECHECK_GROUP
 from shop_manager.live.layer_buffers import forget_channel
 from shop_manager.live.loops import per_event_loop
+from shop_manager.live.pubsub_shards import reconnect_shards, shards_down
 
 __all__ = ["LocalFanout", "fanout_for_running_loop"]
 
@@ -45,14 +54,19 @@ class Recipient(Protocol):
     sees_costs: bool
 
     def deliver(self, text: str) -> None: ...
+    def revoke_soon(self) -> None: ...
 
 
 class LocalFanout:
     def __init__(self) -> None:
         self.recipients: set[Recipient] = set()
+        # Session group → the local sockets that session opened.
+        self.sessions: dict[str, set[Recipient]] = {}
         self.channel: str | None = None
         self._reader: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        # Set when a socket joining (or the ticker) mended a broken listening.
+        self._mended = asyncio.Event()
         # Called when some process asks every process to re-check its sockets.
         self.on_recheck: Callable[[], None] | None = None
         # The newest id read from the log since this subscription began, or
@@ -67,18 +81,40 @@ class LocalFanout:
     def layer(self) -> Any:
         return get_channel_layer(get_config()["CHANNEL_LAYER"])
 
-    async def join(self, recipient: Recipient) -> None:
-        """Add a socket; returns once the process is subscribed, so a replay
-        that follows cannot miss an event committed in between."""
+    async def join(self, recipient: Recipient, session: str | None = None) -> None:
+        """Add a socket, opened by the session whose group is ``session``;
+        returns once the process is subscribed, so a replay that follows
+        cannot miss an event committed in between. Raises while the layer
+        is unreachable."""
         async with self._lock:
             if self._reader is None or self._reader.done():
+                await self._drop_channel()
                 await self._subscribe()
                 self._reader = asyncio.get_running_loop().create_task(self._read())
+            else:
+                # A listening that broke (Redis restarted) is mended now, not at
+                # the reader's next retry: what is published meanwhile would be
+                # lost to this socket, which replays only up to now.
+                await self._mend()
+            if session is not None:
+                members = self.sessions.get(session)
+                if members is None:
+                    assert self.channel is not None
+                    await self.layer.group_add(session, self.channel)
+                    members = self.sessions[session] = set()
+                members.add(recipient)
             self.recipients.add(recipient)
 
-    async def leave(self, recipient: Recipient) -> None:
+    async def leave(self, recipient: Recipient, session: str | None = None) -> None:
+        """Remove a socket; safe to call again for one already gone."""
         async with self._lock:
             self.recipients.discard(recipient)
+            members = self.sessions.get(session) if session is not None else None
+            if session is not None and members is not None:
+                members.discard(recipient)
+                if not members:
+                    del self.sessions[session]
+                    await self._leave_group(session)
             if self.recipients or self._reader is None:
                 return
             # Nobody left here: stop listening rather than buffer for no one.
@@ -86,16 +122,7 @@ class LocalFanout:
             reader.cancel()
             await asyncio.wait({reader})
             self._forget_latest()
-            channel, self.channel = self.channel, None
-            if channel is not None:
-                forget_channel(self.layer, channel)
-                try:
-                    for group in GROUPS:
-                        await self.layer.group_discard(group, channel)
-                except Exception:  # Redis gone: the entry expires on its own.
-                    logger.warning(
-                        "Could not leave the dashboard groups.", exc_info=True
-                    )
+            await self._drop_channel()
 
     def note_latest(self, event_id: int, epoch: int) -> None:
         """Record an id read from the log by a query that began during
@@ -107,24 +134,88 @@ class LocalFanout:
         self.latest_id = None
         self.epoch += 1
 
+    async def _leave_group(self, group: str) -> None:
+        if self.channel is None:
+            return
+        try:
+            await self.layer.group_discard(group, self.channel)
+        except Exception:  # Redis gone: the entry expires on its own.
+            logger.warning("Could not leave group %s.", group, exc_info=True)
+
     async def refresh(self) -> None:
-        """Re-join the groups, as the list layer expires memberships after a day."""
-        if self.channel is not None:
+        """Mend a broken listening, and re-join the groups, as the list layer
+        expires memberships after a day (called by the ticker)."""
+        async with self._lock:
+            if self._reader is None:
+                return
+            if await self._mend():
+                return
+            assert self.channel is not None
+            # Not the session groups: one per session here, thousands of
+            # commands every tick. A membership that expires after a day
+            # leaves that session's logout to the periodic re-check.
             for group in GROUPS:
                 await self.layer.group_add(group, self.channel)
+
+    async def _mend(self) -> bool:
+        """Listen again if the listening broke; whether it had (under the lock).
+
+        Raises while the layer is unreachable; the reader retries then.
+        """
+        if self.channel is None:
+            # The list layer's receive failed: listen on a new channel.
+            await self._subscribe()
+        elif shards_down(self.layer):
+            # The pub/sub layer's receive never fails: its shard reconnects
+            # in the background, about a second later, and re-subscribes.
+            await reconnect_shards(self.layer)
+            self._forget_latest()
+        else:
+            return False
+        self._mended.set()  # A reader waiting to retry listens at once.
+        # A re-check broadcast may have been lost meanwhile.
+        self._recheck()
+        return True
 
     async def _subscribe(self) -> None:
         # Whatever was published before this (re)subscription went unheard.
         self._forget_latest()
-        self.channel = await self.layer.new_channel()
-        for group in GROUPS:
-            await self.layer.group_add(group, self.channel)
+        channel = await self.layer.new_channel()
+        try:
+            for group in (*GROUPS, *self.sessions):
+                await self.layer.group_add(group, channel)
+        except BaseException:
+            forget_channel(self.layer, channel)
+            raise
+        self.channel = channel
+
+    async def _drop_channel(self) -> None:
+        channel, self.channel = self.channel, None
+        if channel is None:
+            return
+        forget_channel(self.layer, channel)
+        try:
+            for group in (*GROUPS, *self.sessions):
+                await self.layer.group_discard(group, channel)
+        except Exception:  # Redis gone: the entries expire on their own.
+            logger.warning("Could not leave the dashboard groups.", exc_info=True)
 
     async def _read(self) -> None:
         while True:
+            channel = self.channel
+            if channel is None:
+                # Not listening (a receive failed): retry until the layer
+                # answers; a socket joining meanwhile does not wait for this.
+                try:
+                    async with self._lock:
+                        self._mended.clear()
+                        await self._mend()
+                except Exception:
+                    logger.debug("Still no channel layer.", exc_info=True)
+                    await self._wait_to_retry()
+                continue
             try:
-                assert self.channel is not None
-                message = await self.layer.receive(self.channel)
+                message = await self.layer.receive(channel)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -133,29 +224,47 @@ class LocalFanout:
                 logger.warning(
                     "Dashboard feed lost its channel layer; retrying.", exc_info=True
                 )
-                await asyncio.sleep(RETRY_SECONDS)
-                try:
-                    await self._subscribe()
-                except Exception:
-                    logger.debug("Still no channel layer.", exc_info=True)
-                else:
-                    # A re-check broadcast may have been lost meanwhile.
-                    self._recheck()
+                async with self._lock:
+                    self._mended.clear()
+                    if self.channel == channel:
+                        await self._drop_channel()
+                await self._wait_to_retry()
                 continue
-            text = message.get("text")
-            if message.get("type") == "product.event" and isinstance(text, str):
-                event_id = message.get("id")
-                if type(event_id) is int and self.latest_id is not None:
-                    self.latest_id = max(self.latest_id, event_id)
-                elif type(event_id) is not int:
-                    # A bulk load's "fetch up to" hint names no single id.
-                    self._forget_latest()
-                # Absent when the change touched no cost field.
-                redacted = message.get("redacted", text)
-                for recipient in list(self.recipients):
-                    recipient.deliver(text if recipient.sees_costs else redacted)
-            elif message.get("type") == "access.recheck":
+            self._handle(message)
+
+    async def _wait_to_retry(self) -> None:
+        """Wait ``RETRY_SECONDS``, or until a joining socket mended the
+        listening (the list layer then keeps what was sent to the new channel
+        meanwhile, for this reader to take at once). Cleared under the lock
+        by the caller, so a mend in between is not missed."""
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._mended.wait(), RETRY_SECONDS)
+
+    def _handle(self, message: dict[str, Any]) -> None:
+        text = message.get("text")
+        if message.get("type") == "product.event" and isinstance(text, str):
+            event_id = message.get("id")
+            if type(event_id) is int and self.latest_id is not None:
+                self.latest_id = max(self.latest_id, event_id)
+            elif type(event_id) is not int:
+                # A bulk load's "fetch up to" hint names no single id.
+                self._forget_latest()
+            # Absent when the change touched no cost field.
+            redacted = message.get("redacted", text)
+            for recipient in list(self.recipients):
+                recipient.deliver(text if recipient.sees_costs else redacted)
+        elif message.get("type") == "access.revoked":
+            group = message.get("group")
+            members = self.sessions.get(group) if isinstance(group, str) else None
+            if members is not None:
+                for recipient in list(members):
+                    recipient.revoke_soon()
+            elif "group" not in message:
+                # From a sender that does not name the session: re-check
+                # every socket here, which closes that session's.
                 self._recheck()
+        elif message.get("type") == "access.recheck":
+            self._recheck()
 
     def _recheck(self) -> None:
         if self.on_recheck is not None:

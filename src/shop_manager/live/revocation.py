@@ -36,7 +36,7 @@ __all__ = ["RECHECK", "REVOKED", "request_recheck", "revoke_session"]
 logger = logging.getLogger("shop_manager.live.revocation")
 
 _SEND_TIMEOUT = 2.0
-# Close the sockets that receive it.
+# Close the sockets of the session whose group it names ("group").
 REVOKED = {"type": "access.revoked"}
 # Re-validate every socket of the process that receives it.
 RECHECK = {"type": "access.recheck"}
@@ -45,7 +45,10 @@ RECHECK = {"type": "access.recheck"}
 def revoke_session(session_key: str) -> None:
     """Close every socket opened by this session, after the current commit."""
     group = session_group(session_key)
-    transaction.on_commit(lambda: _send(group, REVOKED), robust=True)
+    # Named in the message: one process's fan-out listens for all its
+    # sockets' sessions on one channel.
+    message = {**REVOKED, "group": group}
+    transaction.on_commit(lambda: _send(group, message), robust=True)
 
 
 class _RecheckBroadcast:
