@@ -207,7 +207,10 @@ class FormEditor:
             page = await self.client.get(url)
             form = FormFields()
             form.feed(page.text)
-            form.fields["quantity"] = str(serial % 10_000)
+            # Always a new value: a POST that changes nothing logs no event
+            # (and would count as a change with no deliveries).
+            current = int(form.fields.get("quantity") or 0)
+            form.fields["quantity"] = str((current + 1) % 10_000)
             posted = await self.client.post(
                 url,
                 data=form.fields,
