@@ -13,6 +13,7 @@ from shop_manager.changelog.actors import acting_as
 from shop_manager.changelog.rendering import describe, time_display
 from shop_manager.models import Product, ProductEvent
 from shop_manager.permissions import get_policy
+from shop_manager.readonly_admin import ReadOnlyAdminMixin
 from shop_manager.transfer.views import csv_download
 
 if TYPE_CHECKING:
@@ -85,7 +86,7 @@ class ProductAdmin(ActingUserMixin, _ProductAdminBase):
 
 
 @admin.register(ProductEvent)
-class ProductEventAdmin(_ProductEventAdminBase):
+class ProductEventAdmin(ReadOnlyAdminMixin, _ProductEventAdminBase):
     """The change log: browsable, never edited (it is the audit trail)."""
 
     list_display = ["id", "when", "action", "product_name", "actor_name", "summary"]
@@ -107,15 +108,6 @@ class ProductEventAdmin(_ProductEventAdminBase):
     def summary(self, event: ProductEvent) -> str:
         """The sentence the dashboard and the log notifier use."""
         return describe(event)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 # Registers the webhook endpoint and attempt admins.

@@ -15,6 +15,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from shop_manager.readonly_admin import ReadOnlyAdminMixin
 from shop_manager.webhooks.models import WebhookAttempt, WebhookEndpoint
 from shop_manager.webhooks.safety import UnsafeURLError, check_url
 
@@ -144,7 +145,7 @@ class WebhookEndpointAdmin(_EndpointAdminBase):
 
 
 @admin.register(WebhookAttempt)
-class WebhookAttemptAdmin(_AttemptAdminBase):
+class WebhookAttemptAdmin(ReadOnlyAdminMixin, _AttemptAdminBase):
     """What the relay did: read-only, pruned after WEBHOOK_ATTEMPTS_KEEP_DAYS."""
 
     list_display = [
@@ -160,12 +161,3 @@ class WebhookAttemptAdmin(_AttemptAdminBase):
     search_fields = ["error"]
     list_select_related = ["endpoint"]
     ordering = ["-id"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
