@@ -100,7 +100,11 @@ async def test_connect_disconnect_churn_leaves_nothing_behind():
 
     assert fanout_for_running_loop().recipients == set()
     assert ticker_for_running_loop().watchers == set()
-    assert layer_state() == before
+    buffers, keys = layer_state()
+    assert buffers == before[0]
+    # At most as many: a key an earlier test left (a group with a TTL) may
+    # expire meanwhile, but the churn must add none.
+    assert keys <= before[1]
     assert retained < MEMORY_BOUND, (
         f"{retained} bytes retained after {2 * CYCLES} sockets"
     )
