@@ -7,13 +7,18 @@ address a host resolves to must be public, unless
 ``WEBHOOK_ALLOW_PRIVATE_ADDRESSES`` (development). The relay checks the address
 it actually connects to (:mod:`.delivery`), so a DNS answer that changes after
 these checks (rebinding) is caught too.
+
+International host names are sent as IDNA (punycode, UTS #46, as browsers do)
+and checked by what that name resolves to; a path or query with non-ASCII
+characters is percent-encoded. The URL is stored as typed.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, quote, urlsplit, urlunsplit
 
 from shop_manager.conf import get_config
 
@@ -23,19 +28,22 @@ __all__ = [
     "address_refusal",
     "check_url",
     "refused",
+    "request_url",
     "split_url",
 ]
 
 ALLOWED_SCHEMES = ("http", "https")
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
+# What a request target may hold as is; anything else is percent-encoded.
+_UNSAFE_IN_TARGET = re.compile(r"[^\x21-\x7e]+")
+
 
 class UnsafeURLError(ValueError):
     """The relay refuses to send to this URL or address; the message says why."""
 
 
-def split_url(url: str) -> tuple[str, int]:
-    """The host and port of an http(s) URL; UnsafeURLError for anything else."""
+def _parse(url: str) -> tuple[SplitResult, str, int]:
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -49,7 +57,54 @@ def split_url(url: str) -> tuple[str, int]:
         raise UnsafeURLError(f"{url!r} has no host.")
     if parts.username is not None or parts.password is not None:
         raise UnsafeURLError("Credentials in the URL would be sent in clear logs.")
-    return parts.hostname, port or (443 if parts.scheme == "https" else 80)
+    host = _ascii_host(parts.hostname)
+    return parts, host, port or (443 if parts.scheme == "https" else 80)
+
+
+def _ascii_host(hostname: str) -> str:
+    if hostname.isascii():
+        # As typed: IDNA would refuse names some private networks use
+        # ("web_hooks").
+        return hostname
+    try:
+        import idna
+    except ImportError as exc:  # pragma: no cover - the webhooks extra has it
+        raise UnsafeURLError(
+            f"{hostname!r} is an international domain name: sending to it "
+            "needs the idna package (the webhooks extra)."
+        ) from exc
+    try:
+        return idna.encode(hostname, uts46=True).decode("ascii")
+    except (idna.IDNAError, UnicodeError) as exc:
+        raise UnsafeURLError(
+            f"{hostname!r} is not a valid international domain name: {exc}"
+        ) from exc
+
+
+def split_url(url: str) -> tuple[str, int]:
+    """The host (ASCII, as resolved and sent) and port of an http(s) URL;
+    UnsafeURLError for anything else."""
+    _, host, port = _parse(url)
+    return host, port
+
+
+def request_url(url: str) -> str:
+    """``url`` as it is requested: the host IDNA-encoded, non-ASCII and
+    spaces in the path and query percent-encoded (UTF-8), no fragment."""
+    parts, host, _ = _parse(url)
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port is not None:
+        netloc = f"{netloc}:{parts.port}"
+    return urlunsplit(
+        (parts.scheme, netloc, _quoted(parts.path) or "/", _quoted(parts.query), "")
+    )
+
+
+def _quoted(text: str) -> str:
+    try:
+        return _UNSAFE_IN_TARGET.sub(lambda m: quote(m.group(), safe=""), text)
+    except UnicodeEncodeError as exc:  # a lone surrogate
+        raise UnsafeURLError(f"{text!r} cannot be encoded in a URL.") from exc
 
 
 def address_refusal(address: str, *, allow_private: bool | None = None) -> str | None:
