@@ -8,6 +8,10 @@ address a host resolves to must be public, unless
 it actually connects to (:mod:`.delivery`), so a DNS answer that changes after
 these checks (rebinding) is caught too.
 
+IPv6 forms that carry an IPv4 address and reach it (IPv4-mapped and
+-compatible, NAT64, 6to4, Teredo) are judged by the IPv4 address too: a NAT64
+gateway turns ``64:ff9b::127.0.0.1`` into a connection to its own loopback.
+
 International host names are sent as IDNA (punycode, UTS #46, as browsers do)
 and checked by what that name resolves to; a path or query with non-ASCII
 characters is percent-encoded. The URL is stored as typed.
@@ -35,6 +39,12 @@ __all__ = [
 ALLOWED_SCHEMES = ("http", "https")
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
+# IPv6 ranges whose addresses embed an IPv4 address in their last 32 bits.
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052, well-known prefix
+IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")  # RFC 4291, deprecated
+# Local-use NAT64 (RFC 8215): where the IPv4 address sits depends on the
+# prefix length the network chose, and it is never global: refused whole.
+LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")
 # What a request target may hold as is; anything else is percent-encoded.
 _UNSAFE_IN_TARGET = re.compile(r"[^\x21-\x7e]+")
 
@@ -107,6 +117,27 @@ def _quoted(text: str) -> str:
         raise UnsafeURLError(f"{text!r} cannot be encoded in a URL.") from exc
 
 
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[tuple[str, ipaddress.IPv4Address]]:
+    """The IPv4 addresses an IPv6 address carries and would reach, each with
+    the name of the form."""
+    if ip.ipv4_mapped is not None:
+        return [("IPv4-mapped", ip.ipv4_mapped)]
+    low32 = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip in NAT64:
+        return [("NAT64", low32)]
+    if ip.sixtofour is not None:
+        return [("6to4", ip.sixtofour)]
+    if ip.teredo is not None:
+        # The client's address is stored inverted ("obscured"); ipaddress
+        # undoes that. Packets go through the server as well.
+        server, client = ip.teredo
+        return [("Teredo client", client), ("Teredo server", server)]
+    # :: and ::1 are themselves (unspecified, loopback), not IPv4 forms.
+    if ip in IPV4_COMPATIBLE and int(ip) > 1:
+        return [("IPv4-compatible", low32)]
+    return []
+
+
 def address_refusal(address: str, *, allow_private: bool | None = None) -> str | None:
     """Why ``address`` may not be connected to ("10.0.0.1, a private
     address"), or None when it may."""
@@ -115,8 +146,18 @@ def address_refusal(address: str, *, allow_private: bool | None = None) -> str |
     if allow_private:
         return None
     ip: IPAddress = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        for form, ipv4 in embedded_ipv4(ip):
+            kind = _refused_kind(ipv4)
+            if kind:
+                return f"{address} ({form} {ipv4}), a {kind} address"
+        if ip in LOCAL_NAT64:
+            return f"{address}, a local-use NAT64 address"
+    kind = _refused_kind(ip)
+    return f"{address}, a {kind} address" if kind else None
+
+
+def _refused_kind(ip: IPAddress) -> str | None:
     for kind, flag in (
         ("loopback", ip.is_loopback),
         ("link-local", ip.is_link_local),
@@ -125,7 +166,7 @@ def address_refusal(address: str, *, allow_private: bool | None = None) -> str |
         ("private", ip.is_private or not ip.is_global),
     ):
         if flag:
-            return f"{address}, a {kind} address"
+            return kind
     return None
 
 
