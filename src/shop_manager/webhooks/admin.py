@@ -37,6 +37,7 @@ from shop_manager.readonly_admin import ReadOnlyAdminMixin
 from shop_manager.webhooks.models import WebhookAttempt, WebhookEndpoint
 from shop_manager.webhooks.safety import UnsafeURLError, check_url
 from shop_manager.webhooks.signing import generate_secret
+from shop_manager.webhooks.status import state_text
 
 __all__ = [
     "WebhookAttemptAdmin",
@@ -277,16 +278,7 @@ class WebhookEndpointAdmin(_EndpointAdminBase):
 
     @admin.display(description=_("state"))
     def state(self, endpoint: WebhookEndpoint) -> str:
-        if not endpoint.active:
-            return str(_("inactive"))
-        if endpoint.is_paused:
-            return str(_("paused: %(error)s") % {"error": endpoint.last_error})
-        if endpoint.failures:
-            return str(
-                _("retrying (%(failures)s failures): %(error)s")
-                % {"failures": endpoint.failures, "error": endpoint.last_error}
-            )
-        return str(_("ok"))
+        return state_text(endpoint)
 
     @admin.display(description=_("attempts"))
     def attempts_link(self, endpoint: WebhookEndpoint) -> SafeString:
