@@ -26,8 +26,10 @@ from django.utils import timezone
 
 from shop_manager.webhooks.models import WebhookAttempt, WebhookEndpoint
 from tests.webhooks.helpers import (
+    FAST,
     Answer,
     Receiver,
+    RelayProcess,
     fast_settings,
     receiving,
     relay_once,
@@ -293,3 +295,32 @@ def test_sigterm_gives_the_lease_back_after_hostile_answers(
     attempts = WebhookAttempt.objects.filter(endpoint=endpoint)
     assert attempts.count() == endpoint.failures
     assert not attempts.filter(ok=True).exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("answer", HOSTILE.values(), ids=HOSTILE.keys())
+def test_a_relay_process_gives_the_lease_back_on_sigterm(
+    receiver: Receiver, answer: Answer, make_product: Any
+) -> None:
+    """The same, with the relay in its own process as production runs it
+    (PostgreSQL: the process shares the test database)."""
+    receiver.default = answer
+    endpoint = WebhookEndpoint.objects.create(url=receiver.url)
+    make_product()
+    relay = RelayProcess(FAST).start()
+    try:
+        wait_until(
+            lambda: WebhookEndpoint.objects.get().failures >= 2,
+            timeout=30,
+            what="two recorded failures",
+        )
+        assert relay.terminate() == 0
+    finally:
+        relay.kill()
+
+    endpoint.refresh_from_db()
+    assert (endpoint.lease_owner, endpoint.lease_until) == ("", None)
+    assert "\x00" not in endpoint.last_error
+    assert WebhookAttempt.objects.filter(endpoint=endpoint).count() == (
+        endpoint.failures
+    )
