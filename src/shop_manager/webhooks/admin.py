@@ -239,11 +239,16 @@ class WebhookEndpointAdmin(_EndpointAdminBase):
     def _rotate(
         self, request: HttpRequest, endpoints: list[WebhookEndpoint]
     ) -> HttpResponse:
-        # All or none: a secret made but never shown would be lost.
+        # All or none: a secret made but never shown would be lost. Locked,
+        # so that two rotations at once keep the secret between them as the
+        # previous one, which still signs.
         with transaction.atomic():
+            locked = WebhookEndpoint.objects.select_for_update().filter(
+                pk__in=[endpoint.pk for endpoint in endpoints]
+            )
             rotated = [
                 (endpoint, endpoint.rotate_secret(self._overlap()))
-                for endpoint in endpoints
+                for endpoint in locked.order_by("pk")
             ]
             for endpoint, _secret in rotated:
                 self.log_change(

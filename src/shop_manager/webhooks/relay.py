@@ -201,7 +201,9 @@ class Relay:
         schedules the retry or pauses), then give the lease back: each step
         whatever became of the one before."""
         failure = worker.failure
-        saved = not (failure or worker.unsaved) or await self._save(worker, failure)
+        saved = True
+        if failure is not None or worker.unsaved:
+            saved = await self._save(worker, failure)
         if not saved and failure is not None:
             # Perhaps the attempt rows are what the database refused: count
             # the failure without them (their events go again).
@@ -224,7 +226,7 @@ class Relay:
         try:
             await self.db.run(pk, store.release, pk, self.owner)
         except Exception:
-            logger.exception("Webhook endpoint %s: could not give it back", pk)
+            logger.exception("Webhook endpoint %s: could not release the lease", pk)
 
 
 class _Worker:
