@@ -61,16 +61,17 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture
 def idn_resolves_to_receiver(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No DNS server here: the punycode name resolves to 127.0.0.1, and any
-    other non-ASCII name fails as a resolver would."""
+    """A resolver of our own (no DNS here, and no waiting on one): the
+    punycode name resolves to 127.0.0.1, any other name under .example is
+    unknown."""
     real = socket.getaddrinfo
 
     def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-        name = host.decode() if isinstance(host, bytes) else host
+        name = host.decode() if isinstance(host, bytes) else str(host)
         if name == IDN_ASCII:
             return real("127.0.0.1", *args, **kwargs)
-        if isinstance(name, str) and not name.isascii():
-            raise socket.gaierror(socket.EAI_NONAME, "not an ASCII name")
+        if name.endswith(".example"):
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
         return real(host, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
@@ -263,8 +264,10 @@ def sigterm_when(condition: Callable[[], bool]) -> threading.Thread:
     ``condition`` holds."""
 
     def watch() -> None:
-        wait_until(condition, timeout=30, what="the hostile receiver to be tried")
-        os.kill(os.getpid(), signal.SIGTERM)
+        try:
+            wait_until(condition, timeout=30, what="the hostile receiver to be tried")
+        finally:  # Stopped either way: the test fails, it does not hang.
+            os.kill(os.getpid(), signal.SIGTERM)
 
     thread = threading.Thread(target=watch, daemon=True)
     thread.start()
