@@ -77,6 +77,8 @@ class Received:
     body: bytes
     # What the receiver answered; 0 while it has not or when it cut the connection.
     status: int
+    # The request target, as it came on the wire.
+    path: str = ""
 
     @property
     def json(self) -> Any:
@@ -159,7 +161,7 @@ class Receiver:
                     )
                 # Recorded on arrival, so the list is in the order requests came.
                 received = Received(
-                    {k.lower(): v for k, v in self.headers.items()}, body, 0
+                    {k.lower(): v for k, v in self.headers.items()}, body, 0, self.path
                 )
                 with receiver.lock:
                     receiver.received.append(received)

@@ -71,8 +71,12 @@ def test_endpoints_are_added_in_the_admin_and_bad_urls_refused(
 
     assert refused.status_code == 200
     assert "Only http and https" in refused.content.decode()
-    assert added.status_code == 302
-    assert WebhookEndpoint.objects.get().url == "http://127.0.0.1:9/hook"
+    endpoint = WebhookEndpoint.objects.get()
+    assert endpoint.url == "http://127.0.0.1:9/hook"
+    # The secret, shown once on the answer, is the one given.
+    assert added.status_code == 200
+    assert endpoint.secret == form["secret"]
+    assert form["secret"] in added.content.decode()
 
 
 def test_retry_now_and_resume(

@@ -12,7 +12,7 @@ from standardwebhooks.webhooks import WebhookVerificationError
 
 from shop_manager.webhooks.models import WebhookEndpoint
 from shop_manager.webhooks.signing import generate_secret
-from tests.webhooks.helpers import Receiver, verify
+from tests.webhooks.helpers import Answer, Receiver, fast_settings, verify
 
 pytestmark = pytest.mark.usefixtures("fast")
 
@@ -96,11 +96,30 @@ def test_list_shows_inactive_and_retrying_endpoints(db: Any) -> None:
     WebhookEndpoint.objects.create(
         url="http://127.0.0.1:9/b", failures=2, last_error="HTTP 502"
     )
+    WebhookEndpoint.objects.create(
+        url="http://127.0.0.1:9/c", failures=1, last_error="HTTP 503"
+    )
+    WebhookEndpoint.objects.create(url="http://127.0.0.1:9/d", failures=1)
 
     lines = run("list").splitlines()
 
     assert lines[0].endswith("\tinactive")
     assert lines[1].endswith("\tretrying (2 failures): HTTP 502")
+    assert lines[2].endswith("\tretrying (1 failure): HTTP 503")
+    assert lines[3].endswith("\tretrying (1 failure)")
+
+
+def test_list_and_admin_word_the_state_alike(db: Any, admin_client: Any) -> None:
+    WebhookEndpoint.objects.create(
+        url="http://127.0.0.1:9/b", failures=1, last_error="HTTP 502"
+    )
+
+    (line,) = run("list").splitlines()
+    page = admin_client.get("/admin/shop_manager/webhookendpoint/").content.decode()
+
+    state = line.rsplit("\t", 1)[1]
+    assert state == "retrying (1 failure): HTTP 502"
+    assert f'<td class="field-state">{state}</td>' in page
 
 
 def test_rotate_refuses_an_unknown_endpoint_or_a_bad_secret(db: Any) -> None:
@@ -151,4 +170,30 @@ def test_relay_once_delivers_what_is_pending_and_exits(
     call_command("shop_manager_relay", "--once", stdout=out)
 
     assert len(receiver.acknowledged) == 1
-    assert "stopped" in out.getvalue()
+    lines = out.getvalue().splitlines()
+    assert lines[-2:] == [
+        "Delivered 1 event to 1 endpoint; 0 failed attempts; 0 endpoints paused.",
+        "Webhook relay stopped.",
+    ]
+
+
+def test_relay_once_counts_deliveries_failures_and_pauses(
+    receiver: Receiver, transactional_db: Any, make_product: Any
+) -> None:
+    failing = Receiver().start()
+    failing.default = Answer(500)
+    try:
+        with fast_settings(WEBHOOK_PAUSE_AFTER_FAILURES=1):
+            WebhookEndpoint.objects.create(url=receiver.url)
+            WebhookEndpoint.objects.create(url=failing.url)
+            WebhookEndpoint.objects.create(url=failing.url)
+            make_product()
+            make_product(name="Coffee")
+            out = StringIO()
+            call_command("shop_manager_relay", "--once", stdout=out)
+    finally:
+        failing.stop()
+
+    assert out.getvalue().splitlines()[-2] == (
+        "Delivered 2 events to 1 endpoint; 2 failed attempts; 2 endpoints paused."
+    )

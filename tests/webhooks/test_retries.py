@@ -11,7 +11,11 @@ from django.utils import timezone
 
 from shop_manager.conf import DEFAULTS
 from shop_manager.webhooks.models import WebhookAttempt, WebhookEndpoint
-from shop_manager.webhooks.retries import backoff_seconds, should_pause
+from shop_manager.webhooks.retries import (
+    backoff_seconds,
+    retry_after_seconds,
+    should_pause,
+)
 from tests.webhooks.helpers import (
     Answer,
     Receiver,
@@ -19,6 +23,34 @@ from tests.webhooks.helpers import (
     relay_once,
     relay_until,
 )
+
+# 1994-11-06 08:49:37 GMT, in the three forms RFC 9110 has recipients accept.
+NOW = 784111777.0
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        ("120", 120.0),
+        (" 7\t", 7.0),
+        ("0", 0.0),
+        ("9" * 5000, float("inf")),  # capped by the backoff maximum
+        ("Sun, 06 Nov 1994 08:50:37 GMT", 60.0),
+        ("Sunday, 06-Nov-94 08:50:37 GMT", 60.0),
+        ("Sun Nov  6 08:50:37 1994", 60.0),
+        ("Sun, 06 Nov 1994 08:00:00 GMT", 0.0),  # already past
+    ],
+)
+def test_retry_after_is_seconds_or_an_http_date(header: str, seconds: float) -> None:
+    assert retry_after_seconds(header, now=NOW) == seconds
+
+
+@pytest.mark.parametrize(
+    "header",
+    [None, "", "\xb2", "\xb9\xb2", "-5", "+5", "1.5", "1e3", "soon", "Sun, 06 Nov"],
+)
+def test_any_other_retry_after_is_ignored(header: str | None) -> None:
+    assert retry_after_seconds(header, now=NOW) is None
 
 
 def test_backoff_doubles_up_to_the_cap_with_jitter() -> None:

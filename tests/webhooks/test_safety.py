@@ -12,6 +12,7 @@ from shop_manager.webhooks.safety import (
     UnsafeURLError,
     address_refusal,
     check_url,
+    request_url,
     split_url,
 )
 from tests.webhooks.helpers import Answer, Receiver, fast_settings, relay_once
@@ -55,6 +56,38 @@ def test_internal_addresses_are_refused(address: str, kind: str) -> None:
     assert refusal is not None
     assert kind in refusal
     assert address_refusal(address, allow_private=True) is None
+
+
+@pytest.mark.parametrize(
+    ("url", "requested"),
+    [
+        ("https://Example.com", "https://example.com/"),
+        ("https://example.com:8443/a/b?c=d#frag", "https://example.com:8443/a/b?c=d"),
+        ("https://bücher.example/hook", "https://xn--bcher-kva.example/hook"),
+        # UTS #46, not IDNA 2003: "ß" stays "ß", which is not "strasse".
+        ("https://straße.example/", "https://xn--strae-oqa.example/"),
+        ("http://[::1]:8000/x", "http://[::1]:8000/x"),
+        (
+            "http://example.com/ä ö?q=ü&r=%C3%A4",
+            "http://example.com/%C3%A4%20%C3%B6?q=%C3%BC&r=%C3%A4",
+        ),
+    ],
+)
+def test_the_url_is_requested_in_ascii(url: str, requested: str) -> None:
+    assert request_url(url) == requested
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://-ä.example/",
+        "http://xn--ä.example/",
+        "http://ä" + "a" * 64 + ".example/",
+    ],
+)
+def test_a_host_that_is_no_valid_idn_is_refused_with_the_reason(url: str) -> None:
+    with pytest.raises(UnsafeURLError, match="not a valid international domain name"):
+        split_url(url)
 
 
 def test_public_addresses_are_allowed() -> None:

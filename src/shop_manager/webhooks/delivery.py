@@ -23,11 +23,13 @@ from dataclasses import dataclass
 import certifi
 import httpcore
 
+from shop_manager.webhooks.errors import storable
+from shop_manager.webhooks.retries import retry_after_seconds
 from shop_manager.webhooks.safety import (
     UnsafeURLError,
     address_refusal,
     refused,
-    split_url,
+    request_url,
 )
 
 __all__ = ["EndpointClient", "Outcome", "SafeNetworkBackend"]
@@ -136,17 +138,18 @@ class EndpointClient:
         status: int | None = None
         retry_after: float | None = None
         try:
-            split_url(url)
+            # IDNA host, percent-encoded path: httpcore takes ASCII only.
+            target = request_url(url)
             answered, text, retry_after = await asyncio.wait_for(
-                self._post(url, headers, body), self.timeout
+                self._post(target, headers, body), self.timeout
             )
             status = answered
         except asyncio.TimeoutError:
             error = f"timed out after {self.timeout:g} s"
         except UnsafeURLError as exc:
-            error = f"refused: {exc}"
+            error = storable(f"refused: {exc}")
         except HTTP_ERRORS as exc:
-            error = f"{type(exc).__name__}: {exc}".rstrip(": ")
+            error = storable(f"{type(exc).__name__}: {exc}".rstrip(": "))
         else:
             error = "" if 200 <= answered < 300 else _status_error(answered, text)
         duration_ms = round((time.monotonic() - started) * 1000)
@@ -176,7 +179,7 @@ class EndpointClient:
                     # request opens a new one.
                     break
             retry_after = (
-                _seconds(_header(response.headers, b"retry-after"))
+                retry_after_seconds(_header(response.headers, b"retry-after"))
                 if response.status in RETRY_AFTER_STATUSES
                 else None
             )
@@ -187,7 +190,7 @@ def _status_error(status: int, text: str) -> str:
     if 300 <= status < 400:
         return f"HTTP {status}: redirects are not followed"
     text = " ".join(text.split())[:ERROR_BODY_CHARS]
-    return f"HTTP {status}" + (f": {text}" if text else "")
+    return storable(f"HTTP {status}" + (f": {text}" if text else ""))
 
 
 def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str | None:
@@ -195,9 +198,3 @@ def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str | None:
         if key.lower() == name:
             return value.decode("latin-1")
     return None
-
-
-def _seconds(value: str | None) -> float | None:
-    if value is None or not value.strip().isdigit():
-        return None
-    return float(value.strip())

@@ -8,6 +8,12 @@ holds up nobody else. Database work runs on a few threads of the relay's own
 another's. Progress is saved at least every ``SAVE_EVERY_SECONDS`` and
 whenever a worker fails: a relay killed in between sends those few events
 again, with the same ``webhook-id``, which is what receivers de-duplicate on.
+
+Whatever goes wrong while serving an endpoint (an answer nothing expected, a
+bug, a save the database refuses) ends as a recorded failure: logged once,
+counted, retried after the backoff, paused after the configured limit, and
+the endpoint's lease given back. A hostile receiver must never turn into a
+relay that retries it in a loop without counting.
 """
 
 from __future__ import annotations
@@ -21,20 +27,22 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
 
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.utils import timezone
 
 from shop_manager.conf import get_config
 from shop_manager.models import ProductEvent
 from shop_manager.webhooks import store
 from shop_manager.webhooks.delivery import EndpointClient, Outcome
+from shop_manager.webhooks.errors import summary
 from shop_manager.webhooks.payloads import message_body, message_id
 from shop_manager.webhooks.signing import signature_header
 
-__all__ = ["Relay"]
+__all__ = ["Relay", "Totals"]
 
 logger = logging.getLogger("shop_manager.webhooks")
 
@@ -76,6 +84,22 @@ class _DatabaseThreads:
             executor.shutdown()
 
 
+@dataclass
+class Totals:
+    """What a relay did since it started: the command prints it."""
+
+    delivered: int = 0
+    # The endpoints that acknowledged at least one event.
+    endpoints: set[int] = field(default_factory=set)
+    failed: int = 0
+    paused: int = 0
+
+
+def _database_outage(exc: BaseException) -> bool:
+    """Not the endpoint's fault: nothing to count against it."""
+    return isinstance(exc, (OperationalError, InterfaceError))
+
+
 class Relay:
     """``run()`` until ``stop()``; with ``once=True``, until every due
     endpoint has caught up or failed."""
@@ -88,6 +112,7 @@ class Relay:
         self.config = get_config()
         self._stopping: asyncio.Event | None = None
         self._tasks: dict[int, asyncio.Task[None]] = {}
+        self.totals = Totals()
         self.db = _DatabaseThreads(
             DATABASE_THREADS if connection.vendor == "postgresql" else 1
         )
@@ -155,22 +180,53 @@ class Relay:
             # Say so, and give the lease back: a relay that cannot build its
             # HTTP client must not hold the endpoint silently.
             logger.exception("Webhook endpoint %s: relay worker failed", state.pk)
-            await self.db.run(state.pk, store.release, state.pk, self.owner)
+            await self._release(state.pk)
             return
-        holding = True
         try:
-            holding = await worker.run()
-        except Exception:
+            await worker.run()
+        except Exception as exc:
+            # A bug, or a save the database refused: the traceback once,
+            # here; then it counts against the endpoint as a failed attempt
+            # does, so the next try waits for the backoff.
             logger.exception("Webhook endpoint %s: relay worker failed", state.pk)
+            if worker.failure is None and not _database_outage(exc):
+                worker.failure = store.Failure(summary(exc))
         finally:
             await worker.client.aclose()
-            if holding:
-                try:
-                    if worker.unsaved:
-                        await worker.save()
-                    await self.db.run(state.pk, store.release, state.pk, self.owner)
-                except Exception:
-                    logger.exception("Webhook endpoint %s: could not save", state.pk)
+            if worker.holding:
+                await self._hand_back(worker)
+
+    async def _hand_back(self, worker: _Worker) -> None:
+        """Save the worker's progress and the failure that stopped it (which
+        schedules the retry or pauses), then give the lease back: each step
+        whatever became of the one before."""
+        failure = worker.failure
+        saved = True
+        if failure is not None or worker.unsaved:
+            saved = await self._save(worker, failure)
+        if not saved and failure is not None:
+            # Perhaps the attempt rows are what the database refused: count
+            # the failure without them (their events go again).
+            worker.progress = store.Progress(cursor=worker.saved_cursor)
+            saved = await self._save(worker, failure)
+        if saved and failure is not None:
+            self.totals.failed += 1
+            self.totals.paused += failure.paused
+        await self._release(worker.state.pk)
+
+    async def _save(self, worker: _Worker, failure: store.Failure | None) -> bool:
+        try:
+            await worker.save(failure)
+        except Exception:
+            logger.exception("Webhook endpoint %s: could not save", worker.state.pk)
+            return False
+        return True
+
+    async def _release(self, pk: int) -> None:
+        try:
+            await self.db.run(pk, store.release, pk, self.owner)
+        except Exception:
+            logger.exception("Webhook endpoint %s: could not release the lease", pk)
 
 
 class _Worker:
@@ -195,10 +251,15 @@ class _Worker:
         )
         self.saved_at = time.monotonic()
         self.saved_cursor = state.cursor
+        # False once a save found the endpoint no longer this relay's.
+        self.holding = True
+        # What stopped the deliveries; the relay records it.
+        self.failure: store.Failure | None = None
 
     async def save(self, failure: store.Failure | None = None) -> bool:
         """Save progress and renew the lease; False when the endpoint is no
-        longer this relay's to serve (or the attempt failed)."""
+        longer this relay's to serve (or the attempt failed: saving the
+        failure gives the lease up)."""
         self.saved_at = time.monotonic()
         state = await self.relay.db.run(
             self.state.pk,
@@ -210,6 +271,7 @@ class _Worker:
             failure,
         )
         if state is None:
+            self.holding = False
             return False
         self.state = state
         self.saved_cursor = self.progress.cursor
@@ -219,9 +281,9 @@ class _Worker:
     def unsaved(self) -> bool:
         return bool(self.progress.attempts) or self.progress.cursor != self.saved_cursor
 
-    async def run(self) -> bool:
-        """Until stopped, caught up (``once``), failed or no longer ours.
-        True while the relay still holds the lease."""
+    async def run(self) -> None:
+        """Until stopped, caught up (``once``), failed (``failure``) or no
+        longer ours (``holding``)."""
         batch = self.config["WEBHOOK_BATCH_SIZE"]
         # The next batch is read while this one is sent: a database round
         # trip would otherwise stall the endpoint once per batch.
@@ -242,10 +304,10 @@ class _Worker:
                     )
                 if events:
                     if not await self.send(events):
-                        return False
+                        return
                     continue
                 if self.relay.once:
-                    return True
+                    return
                 # Caught up: save what was sent (now and then, not after every
                 # small batch), renew the lease, and wait for more.
                 since = time.monotonic() - self.saved_at
@@ -253,16 +315,15 @@ class _Worker:
                     (self.unsaved and since > SAVE_EVERY_SECONDS)
                     or since > self.renew_every
                 ) and not await self.save():
-                    return False
+                    return
                 await self.relay._sleep(self.config["WEBHOOK_POLL_SECONDS"])
         finally:
             if prefetch is not None:
                 prefetch.cancel()
-        return True
 
     async def send(self, events: list[ProductEvent]) -> bool:
-        """Deliver ``events`` in order; False when one failed (its retry is
-        scheduled) or the endpoint is no longer ours."""
+        """Deliver ``events`` in order; False when one failed (``failure``
+        says why) or the endpoint is no longer ours."""
         save_every = min(self.renew_every, SAVE_EVERY_SECONDS)
         for event in events:
             if self.relay.stopping:
@@ -276,18 +337,45 @@ class _Worker:
             if outcome.ok:
                 self.progress.cursor = event.pk
                 self.progress.succeeded = True
+                self.relay.totals.delivered += 1
+                self.relay.totals.endpoints.add(self.state.pk)
                 continue
-            logger.warning(
-                "Webhook endpoint %s: event %s failed: %s",
-                self.state.pk,
-                event.pk,
-                outcome.error,
-            )
-            await self.save(store.Failure(outcome.error, outcome.retry_after))
+            self.failure = store.Failure(outcome.error, outcome.retry_after)
             return False
         return True
 
     async def post(self, event: ProductEvent) -> Outcome:
+        """One attempt, recorded whatever happens on the way."""
+        sent_at = timezone.now()
+        started = time.monotonic()
+        try:
+            outcome = await self._post(event)
+        except Exception as exc:
+            # A bug, or an answer or URL nothing here expected: the traceback
+            # in the log, a short summary in the attempt.
+            logger.exception(
+                "Webhook endpoint %s: event %s could not be sent",
+                self.state.pk,
+                event.pk,
+            )
+            duration_ms = round((time.monotonic() - started) * 1000)
+            outcome = Outcome(
+                ok=False, status=None, duration_ms=duration_ms, error=summary(exc)
+            )
+        else:
+            if not outcome.ok:
+                logger.warning(
+                    "Webhook endpoint %s: event %s failed: %s",
+                    self.state.pk,
+                    event.pk,
+                    outcome.error,
+                )
+        self.progress.attempts.append(
+            store.attempt(self.state, event.pk, outcome, sent_at)
+        )
+        return outcome
+
+    async def _post(self, event: ProductEvent) -> Outcome:
         body = message_body(event, with_costs=self.state.with_costs)
         msg_id = message_id(event)
         timestamp = int(time.time())
@@ -299,9 +387,4 @@ class _Worker:
                 self.state.secrets, msg_id, timestamp, body
             ),
         }
-        sent_at = timezone.now()
-        outcome = await self.client.post(self.state.url, headers, body)
-        self.progress.attempts.append(
-            store.attempt(self.state, event.pk, outcome, sent_at)
-        )
-        return outcome
+        return await self.client.post(self.state.url, headers, body)

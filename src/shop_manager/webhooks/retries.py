@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime
 import random
+import time
 from typing import Any
 
-__all__ = ["backoff_seconds", "should_pause"]
+from django.utils.http import parse_http_date
+
+__all__ = ["backoff_seconds", "retry_after_seconds", "should_pause"]
 
 
 def backoff_seconds(
@@ -27,6 +30,25 @@ def backoff_seconds(
     if retry_after is not None:
         delay = max(delay, min(retry_after, cap))
     return float(delay)
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """The wait a ``Retry-After`` header asks for, in seconds (RFC 9110
+    section 10.2.3): ASCII digits, or an HTTP-date. None for anything else,
+    which leaves the normal backoff: ``str.isdigit()`` alone would accept
+    "²", which ``float()`` then refuses."""
+    if value is None:
+        return None
+    value = value.strip(" \t")
+    if not value.isascii():
+        return None
+    if value.isdigit():
+        return float(value)  # Not int(): a 5,000-digit value is just "long".
+    try:
+        when = parse_http_date(value)
+    except ValueError:
+        return None
+    return max(0.0, when - (time.time() if now is None else now))
 
 
 def should_pause(

@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from shop_manager.models import ProductEvent
+from shop_manager.webhooks.errors import storable
 from shop_manager.webhooks.models import WebhookAttempt, WebhookEndpoint
 from shop_manager.webhooks.retries import backoff_seconds, should_pause
 
@@ -66,8 +67,12 @@ class EndpointState:
 
 @dataclass
 class Failure:
+    """Why an endpoint's delivery stopped; ``save_progress`` sets ``paused``
+    when this failure paused the endpoint."""
+
     error: str
     retry_after: float | None = None
+    paused: bool = False
 
 
 @dataclass
@@ -148,11 +153,12 @@ def save_progress(
                 failures=failures,
                 failing_since=failing_since,
                 next_attempt_at=now + datetime.timedelta(seconds=delay),
-                last_error=failure.error,
+                last_error=storable(failure.error),
                 lease_owner="",
                 lease_until=None,
             )
-            if should_pause(failures, failing_since, now, config):
+            failure.paused = should_pause(failures, failing_since, now, config)
+            if failure.paused:
                 updates["paused_at"] = now
         else:
             updates["lease_until"] = now + datetime.timedelta(
@@ -222,5 +228,5 @@ def attempt(
         status_code=outcome.status,
         duration_ms=outcome.duration_ms,
         ok=outcome.ok,
-        error=outcome.error,
+        error=storable(outcome.error),
     )

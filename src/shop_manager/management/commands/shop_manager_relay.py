@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.management.base import BaseCommand, CommandParser
+from django.utils.translation import gettext, ngettext
+
+if TYPE_CHECKING:
+    from shop_manager.webhooks.relay import Relay, Totals
 
 
 class Command(BaseCommand):
@@ -29,9 +33,10 @@ class Command(BaseCommand):
         relay = Relay(once=once)
         self.stdout.write(f"Webhook relay {relay.owner} started.")
         asyncio.run(self._run(relay))
+        self.stdout.write(summary(relay.totals))
         self.stdout.write("Webhook relay stopped.")
 
-    async def _run(self, relay: Any) -> None:
+    async def _run(self, relay: Relay) -> None:
         loop = asyncio.get_running_loop()
         # SIGTERM (and Ctrl-C) let the deliveries in flight finish and save.
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -41,3 +46,28 @@ class Command(BaseCommand):
         finally:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
+
+
+def summary(totals: Totals) -> str:
+    """What the relay did, such as "Delivered 5 events to 2 endpoints; 1
+    failed attempt; 0 endpoints paused." An event sent to two endpoints
+    counts twice."""
+    endpoints = len(totals.endpoints)
+    parts = {
+        "events": ngettext("%(count)d event", "%(count)d events", totals.delivered)
+        % {"count": totals.delivered},
+        "endpoints": ngettext("%(count)d endpoint", "%(count)d endpoints", endpoints)
+        % {"count": endpoints},
+        "failed": ngettext(
+            "%(count)d failed attempt", "%(count)d failed attempts", totals.failed
+        )
+        % {"count": totals.failed},
+        "paused": ngettext(
+            "%(count)d endpoint paused", "%(count)d endpoints paused", totals.paused
+        )
+        % {"count": totals.paused},
+    }
+    return (
+        gettext("Delivered %(events)s to %(endpoints)s; %(failed)s; %(paused)s.")
+        % parts
+    )

@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from shop_manager.conf import get_config
 from shop_manager.webhooks.models import ACTIONS, WebhookEndpoint
 from shop_manager.webhooks.safety import UnsafeURLError, check_url
+from shop_manager.webhooks.status import state_text
 
 
 class Command(BaseCommand):
@@ -87,20 +88,10 @@ class Command(BaseCommand):
 
     def _list(self, **options: Any) -> None:
         for endpoint in WebhookEndpoint.objects.order_by("pk"):
-            if not endpoint.active:
-                state = "inactive"
-            elif endpoint.is_paused:
-                state = f"paused: {endpoint.last_error}"
-            elif endpoint.failures:
-                state = (
-                    f"retrying ({endpoint.failures} failures): {endpoint.last_error}"
-                )
-            else:
-                state = "ok"
             actions = ",".join(endpoint.actions) or "all"
             self.stdout.write(
                 f"{endpoint.pk}\t{endpoint.url}\t{actions}\t"
-                f"after #{endpoint.cursor}\t{state}"
+                f"after #{endpoint.cursor}\t{state_text(endpoint)}"
             )
 
     def _remove(self, *, id: int, **options: Any) -> None:
