@@ -1,13 +1,28 @@
 from __future__ import annotations
 
-from django.apps import AppConfig
+from importlib import import_module
+
+from django.apps import AppConfig, apps
 from django.utils.translation import gettext_lazy as _
+
+# Features whose models are registered under this app (their tables are in
+# its migrations), each in its own package: ``shop_manager.<feature>.models``.
+FEATURE_MODELS = ("webhooks",)
+# Features that register their own admin: ``shop_manager.<feature>.admin``.
+FEATURE_ADMINS = ("webhooks",)
 
 
 class ShopManagerConfig(AppConfig):
     name = "shop_manager"
     verbose_name = _("Shop manager")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def import_models(self) -> None:
+        super().import_models()
+        # Now, while Django imports every app's models: registered any later,
+        # they would miss the app registry's first look (migrations, relations).
+        for feature in FEATURE_MODELS:
+            import_module(f"shop_manager.{feature}.models")
 
     def ready(self) -> None:
         # Imported for their side effects: registering checks and receivers.
@@ -16,3 +31,7 @@ class ShopManagerConfig(AppConfig):
         from shop_manager.live import revocation
 
         revocation.connect_receivers()
+        if apps.is_installed("django.contrib.admin"):
+            # As the admin's autodiscovery imports shop_manager.admin.
+            for feature in FEATURE_ADMINS:
+                import_module(f"shop_manager.{feature}.admin")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Max
-
 from shop_manager.conf import get_config
 from shop_manager.live.protocol import batch_frame, event_frame
 from shop_manager.models import ProductEvent
@@ -20,7 +18,7 @@ __all__ = [
 
 
 def latest_event_id() -> int:
-    return ProductEvent.objects.aggregate(latest=Max("id"))["latest"] or 0
+    return ProductEvent.objects.latest_id()
 
 
 def recent_payloads(

@@ -1,5 +1,6 @@
 """Endpoints are edited in the admin; attempts are only read. Imported by
-``shop_manager.admin`` so the admin's autodiscovery registers both."""
+``ShopManagerConfig.ready()`` when the admin is installed, as the admin's
+autodiscovery imports ``shop_manager.admin``."""
 
 from __future__ import annotations
 
