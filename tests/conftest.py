@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 from channels.layers import channel_layers
 from django.conf import settings
+from django.test import override_settings
 from django.utils import translation
 
+from shop_manager import notifiers
 from shop_manager.models import Product
 from tests import services
 
@@ -19,6 +21,7 @@ TESTS = Path(__file__).parent
 SUITES = {"security": "security", "faults": "fault"}
 # Written here as well as printed, so `make test` can show every tox env's line.
 COUNTS_DIR = "SHOP_MANAGER_CASE_COUNTS"
+LOCMEM = {"BACKEND": "shop_manager.notifiers.locmem.LocmemNotifier"}
 
 
 def pytest_collection_modifyitems(
@@ -57,6 +60,15 @@ def _services(request: pytest.FixtureRequest) -> None:
         services.require("PostgreSQL", services.postgres_address())
     if request.node.get_closest_marker("redis"):
         services.require("Redis", services.redis_address())
+
+
+@pytest.fixture
+def locmem_outbox() -> Iterator[list[Any]]:
+    """Notify only the locmem backend; yields ``shop_manager.notifiers.outbox``."""
+    with override_settings(SHOP_MANAGER={"NOTIFIERS": {"test": LOCMEM}}):
+        notifiers.outbox.clear()
+        yield notifiers.outbox
+        notifiers.outbox.clear()
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ class ShopManagerConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported for their side effects: registering checks and receivers.
-        from shop_manager import checks, conf  # noqa: F401
+        from shop_manager import checks, conf, notifiers  # noqa: F401
         from shop_manager.changelog import receivers  # noqa: F401
         from shop_manager.live import revocation
 

@@ -10,9 +10,8 @@ from typing import Any
 import pytest
 from django.contrib.admin.sites import site
 from django.db import transaction
-from django.test import RequestFactory, override_settings
+from django.test import RequestFactory
 
-from shop_manager import notifiers
 from shop_manager.changelog import announced_together, log_created, log_event
 from shop_manager.changelog.actors import acting_as
 from shop_manager.changelog.rendering import describe
@@ -31,14 +30,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("locmem_outbox")]
 
 class Boom(Exception):
     pass
-
-
-@pytest.fixture
-def locmem_outbox() -> Any:
-    with override_settings(SHOP_MANAGER=LOCMEM):
-        notifiers.outbox.clear()
-        yield notifiers.outbox
-        notifiers.outbox.clear()
 
 
 def test_create_update_delete_each_log_one_event(make_product):

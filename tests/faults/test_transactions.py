@@ -14,8 +14,8 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 
-from shop_manager import models
 from shop_manager.models import Product, ProductEvent
+from shop_manager.models import products as models
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -10,8 +10,9 @@ Configured like ``CHANNEL_LAYERS``/``STORAGES``::
         }
     }
 
-Every backend gets every committed event. One that raises is logged and the
-others still run; nothing here can fail the save that made the event.
+Every backend gets every committed event: :func:`notify` receives the change
+log's ``events_committed`` signal. One that raises is logged and the others
+still run; nothing here can fail the save that made the event.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from django.dispatch import receiver
 from django.utils.connection import BaseConnectionHandler
 from django.utils.module_loading import import_string
 
+from shop_manager.changelog.signals import events_committed
 from shop_manager.conf import SETTING_NAME, get_config
 from shop_manager.notifiers.base import BaseNotifier
 
@@ -125,7 +127,10 @@ class NotifierHandler(_HandlerBase):
 notifiers = NotifierHandler()
 
 
-def notify(events: Sequence[ProductEvent], *, bulk: bool = False) -> None:
+@receiver(events_committed, dispatch_uid="shop_manager.notifiers.notify")
+def notify(
+    events: Sequence[ProductEvent], *, bulk: bool = False, **kwargs: Any
+) -> None:
     """Hand committed events to every backend; log, never raise, on failure.
 
     ``bulk`` (an import, via ``changelog.announced_together``) asks each
