@@ -15,6 +15,7 @@ from django.test import override_settings
 from shop_manager import notifiers
 from shop_manager.checks import check_notifiers
 from shop_manager.live.groups import DASHBOARD_GROUP
+from shop_manager.live.notifier import ChannelLayerNotifier
 from shop_manager.models import Product, ProductEvent
 from shop_manager.notifiers import (
     BaseNotifier,
@@ -23,7 +24,6 @@ from shop_manager.notifiers import (
 from shop_manager.notifiers import (
     notifiers as handler,
 )
-from shop_manager.notifiers.channel_layer import ChannelLayerNotifier
 from shop_manager.notifiers.locmem import LocmemNotifier
 from shop_manager.notifiers.log import LoggingNotifier
 
@@ -109,7 +109,7 @@ def test_a_raising_backend_does_not_fail_the_http_post(
     SHOP_MANAGER={
         "NOTIFIERS": {
             "default": {
-                "BACKEND": "shop_manager.notifiers.channel_layer.ChannelLayerNotifier",
+                "BACKEND": "shop_manager.live.notifier.ChannelLayerNotifier",
                 "OPTIONS": {"TIMEOUT": 0.3},
             },
             "test": LOCMEM,
@@ -139,7 +139,7 @@ def test_a_redis_outage_neither_fails_nor_holds_a_save(
     settings.SHOP_MANAGER = {
         "NOTIFIERS": {
             "default": {
-                "BACKEND": "shop_manager.notifiers.channel_layer.ChannelLayerNotifier",
+                "BACKEND": "shop_manager.live.notifier.ChannelLayerNotifier",
                 "OPTIONS": {"TIMEOUT": 0.3},
             }
         }
@@ -157,7 +157,7 @@ def test_a_redis_outage_neither_fails_nor_holds_a_save(
     SHOP_MANAGER={
         "NOTIFIERS": {
             "default": {
-                "BACKEND": "shop_manager.notifiers.channel_layer.ChannelLayerNotifier",
+                "BACKEND": "shop_manager.live.notifier.ChannelLayerNotifier",
                 "OPTIONS": {"MAX_BATCH": 2},
             }
         }
@@ -187,9 +187,7 @@ def test_channel_layer_sends_one_message_per_event_or_one_hint_for_a_bulk():
     CHANNEL_LAYERS={},
     SHOP_MANAGER={
         "NOTIFIERS": {
-            "default": {
-                "BACKEND": "shop_manager.notifiers.channel_layer.ChannelLayerNotifier"
-            }
+            "default": {"BACKEND": "shop_manager.live.notifier.ChannelLayerNotifier"}
         }
     },
 )
@@ -296,3 +294,11 @@ def test_logging_notifier_summarises_a_bulk(caplog):
 def test_the_base_class_must_be_subclassed():
     with pytest.raises(NotImplementedError):
         BaseNotifier().send(ProductEvent())
+
+
+def test_the_old_channel_layer_notifier_path_still_works_with_a_warning():
+    from django.utils.module_loading import import_string
+
+    with pytest.warns(DeprecationWarning, match="shop_manager.live.notifier"):
+        old = import_string("shop_manager.notifiers.channel_layer.ChannelLayerNotifier")
+    assert old is ChannelLayerNotifier

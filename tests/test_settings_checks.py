@@ -213,7 +213,7 @@ def test_e006_a_notifier_cannot_be_built(settings, notifiers):
 
 # Settings that used to fail silently -----------------------------------------
 
-CHANNEL_LAYER_NOTIFIER = "shop_manager.notifiers.channel_layer.ChannelLayerNotifier"
+CHANNEL_LAYER_NOTIFIER = "shop_manager.live.notifier.ChannelLayerNotifier"
 LOGGING_NOTIFIER = "shop_manager.notifiers.log.LoggingNotifier"
 
 

@@ -282,7 +282,7 @@ def check_notifiers(
                 "dashboard.",
                 hint="The dashboard still says it is live, but shows a change only "
                 f"at the next heartbeat (every {config['HEARTBEAT_SECONDS']} s). Add "
-                '{"BACKEND": "shop_manager.notifiers.channel_layer.'
+                '{"BACKEND": "shop_manager.live.notifier.'
                 'ChannelLayerNotifier"} on the CHANNEL_LAYER the dashboard uses.',
                 id="shop_manager.W005",
             )

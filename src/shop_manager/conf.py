@@ -32,9 +32,7 @@ DEFAULTS: dict[str, Any] = {
     "EXPIRING_SOON_DAYS": 30,
     # Where committed product events go; aliases like CHANNEL_LAYERS.
     "NOTIFIERS": {
-        "default": {
-            "BACKEND": "shop_manager.notifiers.channel_layer.ChannelLayerNotifier"
-        },
+        "default": {"BACKEND": "shop_manager.live.notifier.ChannelLayerNotifier"},
     },
     # The CHANNEL_LAYERS alias the dashboard socket and channel-layer notifier use.
     "CHANNEL_LAYER": "default",

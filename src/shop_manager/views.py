@@ -34,8 +34,8 @@ from shop_manager.changelog.rendering import event_payload
 from shop_manager.conf import get_config
 from shop_manager.conflicts import find_conflict
 from shop_manager.forms import ProductForm
-from shop_manager.live.protocol import event_id
 from shop_manager.models import Product, ProductEvent, ProductQuerySet
+from shop_manager.models.events import event_id
 from shop_manager.permissions import Action, get_policy
 from shop_manager.refusals import RefusedPageMixin
 

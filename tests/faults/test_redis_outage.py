@@ -47,7 +47,7 @@ def _quick_notifier(settings: Any) -> None:
     settings.SHOP_MANAGER = {
         "NOTIFIERS": {
             "default": {
-                "BACKEND": "shop_manager.notifiers.channel_layer.ChannelLayerNotifier",
+                "BACKEND": "shop_manager.live.notifier.ChannelLayerNotifier",
                 "OPTIONS": {"TIMEOUT": NOTIFIER_TIMEOUT},
             }
         },

@@ -21,7 +21,7 @@ from tests.transfer.helpers import csv_bytes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-CHANNEL_LAYER = {"BACKEND": "shop_manager.notifiers.channel_layer.ChannelLayerNotifier"}
+CHANNEL_LAYER = {"BACKEND": "shop_manager.live.notifier.ChannelLayerNotifier"}
 LOGGING = {"BACKEND": "shop_manager.notifiers.log.LoggingNotifier"}
 SENTINEL = {"type": "product.event", "text": "sentinel"}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from shop_manager.conf import get_config
-from shop_manager.live.protocol import batch_frame, event_frame
+from shop_manager.live.protocol import batch_frame, event_frame, older_page
 from shop_manager.models import ProductEvent
 
 __all__ = [
@@ -55,14 +55,9 @@ def page_before(
     events = list(
         ProductEvent.objects.filter(id__lt=before).order_by("-id")[: limit + 1]
     )
-    page = events[:limit]
-    return {
-        "before": before,
-        "more": len(events) > limit,
-        "events": [
-            event_frame(event, with_costs=with_costs) for event in reversed(page)
-        ],
-    }
+    return older_page(
+        before, events[:limit][::-1], more=len(events) > limit, with_costs=with_costs
+    )
 
 
 def has_events_before(event_id: int) -> bool:

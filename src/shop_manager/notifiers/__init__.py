@@ -4,7 +4,7 @@ Configured like ``CHANNEL_LAYERS``/``STORAGES``::
 
     SHOP_MANAGER = {
         "NOTIFIERS": {
-            "default": {"BACKEND": "shop_manager.notifiers.channel_layer.ChannelLayerNotifier"},
+            "default": {"BACKEND": "shop_manager.live.notifier.ChannelLayerNotifier"},
             "audit": {"BACKEND": "shop_manager.notifiers.log.LoggingNotifier",
                       "OPTIONS": {"LOGGER": "shop.audit"}},
         }
