@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, ClassVar
 
 from channels.layers import InMemoryChannelLayer
 
@@ -32,3 +32,12 @@ class FlakyReceiveLayer(InMemoryChannelLayer):
             FlakyReceiveLayer.failed = True
             raise ConnectionResetError("Redis restarted")
         return await super().receive(channel)
+
+
+class RecordingLayer(InMemoryChannelLayer):
+    """Remembers every ``group_send`` (group, message), in ``sent``."""
+
+    sent: ClassVar[list[tuple[str, dict[str, Any]]]] = []
+
+    async def group_send(self, group: str, message: dict[str, Any]) -> None:
+        RecordingLayer.sent.append((group, message))

@@ -169,7 +169,7 @@ def test_channel_layer_sends_one_message_per_event_or_one_hint_for_a_bulk():
     assert [group for group, _ in RecordingLayer.sent] == [DASHBOARD_GROUP] * 2
     first = RecordingLayer.sent[0][1]
     assert (first["type"], first["id"]) == ("product.event", events[0].pk)
-    assert json.loads(first["text"])["message"] == "Product 'P1' was created"
+    assert json.loads(first["text"])["message"] == "Product “P1” was created"
 
     RecordingLayer.sent.clear()
     handler["default"].send_many(events)
@@ -267,7 +267,7 @@ def test_logging_notifier_writes_the_sentence(
         tea.save()
     (record,) = [r for r in caplog.records if r.name == "shop.audit"]
     assert record.levelno == logging.WARNING
-    assert "Product 'Tea' was updated: quantity 4 → 9" in record.getMessage()
+    assert "Product “Tea” was updated: quantity 4 → 9" in record.getMessage()
     assert "(by nobody)" in record.getMessage()
 
 

@@ -68,7 +68,7 @@ def test_the_sentence_names_each_change_old_to_new(make_product):
     tea.price = Decimal("4")
     tea.save()
     assert describe(ProductEvent.objects.latest("id")) == (
-        "Product 'Tea' was updated: price 3.50 → 4.00, quantity 4 → 9, "
+        "Product “Tea” was updated: price 3.50 → 4.00, quantity 4 → 9, "
         "expiry date — → 2030-01-02"
     )
 
@@ -160,7 +160,7 @@ def test_the_event_admin_lists_events(admin_client, make_product):
     make_product(name="Tea")
     response = admin_client.get("/admin/shop_manager/productevent/")
     assert response.status_code == 200
-    assert "Product &#x27;Tea&#x27; was created" in response.content.decode()
+    assert "Product “Tea” was created" in response.content.decode()
     event = ProductEvent.objects.get()
     change = admin_client.post(
         f"/admin/shop_manager/productevent/{event.pk}/change/",

@@ -94,7 +94,7 @@ def test_load_older_changes_shows_the_whole_log_in_order_each_once(
     expect(button).to_be_hidden()
     shown = rows.evaluate_all("(items) => items.map((item) => Number(item.dataset.id))")
     assert shown == ids[::-1]
-    expect(dashboard.row(ids[0])).to_contain_text("Product 'P00' was created")
+    expect(dashboard.row(ids[0])).to_contain_text("Product “P00” was created")
     # Keyboard focus stays in the feed, on the first row it brought.
     assert dashboard.page.evaluate("document.activeElement.dataset.id") == str(ids[9])
     announcer = dashboard.page.locator("[data-feed-announcer]")
@@ -107,9 +107,9 @@ def test_load_older_changes_shows_the_whole_log_in_order_each_once(
         lambda: Product.objects.create(name="Late", price=Decimal("1"), quantity=1)
     )
     late = dashboard.row(off_main_thread(latest_event_id))
-    expect(late).to_contain_text("Product 'Late' was created")
+    expect(late).to_contain_text("Product “Late” was created")
     expect(rows).to_have_count(61)
-    expect(announcer).to_have_text("Product 'Late' was created")
+    expect(announcer).to_have_text("Product “Late” was created")
     assert dashboard.errors == []
 
 

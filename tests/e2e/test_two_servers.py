@@ -41,7 +41,7 @@ def test_change_posted_to_one_server_reaches_a_dashboard_on_another(
     assert event["product"]["name"] == "Tea"
     assert event["changes"] == {"quantity": {"old": 4, "new": 9, "label": "quantity"}}
     assert event["actor"] == "staff"
-    assert event["message"] == "Product 'Tea' was updated: quantity 4 → 9"
+    assert event["message"] == "Product “Tea” was updated: quantity 4 → 9"
     assert event["id"] == latest_event_id()
 
 

@@ -190,9 +190,9 @@ async def test_a_live_event_has_the_documented_shape(staff_user, disconnect_afte
         "price": {"old": "3.50", "new": "3.75", "label": "price"},
         "quantity": {"old": 4, "new": 9, "label": "quantity"},
     }
-    assert event["headline"] == "Product 'Tea' was updated"
+    assert event["headline"] == "Product “Tea” was updated"
     assert event["message"] == (
-        "Product 'Tea' was updated: price 3.50 → 3.75, quantity 4 → 9"
+        "Product “Tea” was updated: price 3.50 → 3.75, quantity 4 → 9"
     )
 
 

@@ -78,7 +78,7 @@ async def test_replay_then_live_over_redis(redis_layer, staff_user, disconnect_a
     assert event["type"] == "event"
     assert event["id"] == ids[-1] + 1
     assert event["product"]["slug"] == "tea"
-    assert event["message"] == "Product 'Tea' was updated: quantity 5 → 9"
+    assert event["message"] == "Product “Tea” was updated: quantity 5 → 9"
     assert await socket.receive_nothing(timeout=0.2)
 
 

@@ -171,7 +171,7 @@ def test_dashboard_page_leaves_cost_diffs_out_for_watchers_who_may_not_see_costs
     else:
         assert not set(COST_FIELDS) & created["changes"].keys()
         assert updated["changes"] == {}
-        assert updated["message"] == "Product 'Tea' was updated"
+        assert updated["message"] == "Product “Tea” was updated"
     assert shows_costs(json.dumps([created, updated])) is sees
 
 
@@ -231,9 +231,9 @@ async def test_socket_frames_leave_cost_diffs_out_for_watchers_who_may_not_see_c
         }
     else:
         assert cost_only["changes"] == {}
-        assert cost_only["message"] == "Product 'Tea' was updated"
+        assert cost_only["message"] == "Product “Tea” was updated"
         assert mixed["changes"].keys() == {"quantity"}
-        assert mixed["message"] == "Product 'Tea' was updated: quantity 10 → 12"
+        assert mixed["message"] == "Product “Tea” was updated: quantity 10 → 12"
     frames = json.dumps([batch, cost_only, mixed])
     assert shows_costs(frames) is sees
     assert ("SUP-X" in frames) is sees

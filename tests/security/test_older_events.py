@@ -122,6 +122,6 @@ def test_older_pages_leave_cost_diffs_out_for_watchers_who_may_not_see_costs(
     else:
         assert not set(COST_FIELDS) & created["changes"].keys()
         assert updated["changes"] == {}
-        assert updated["message"] == "Product 'Tea' was updated"
+        assert updated["message"] == "Product “Tea” was updated"
     body = response.content.decode()
     assert (COST in body or NEW_COST in body or SUPPLIER in body) is sees

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shop_manager.changelog.rendering import site_language
 from shop_manager.conf import get_config
 from shop_manager.live.protocol import batch_frame, event_frame, older_page
 from shop_manager.models import ProductEvent
@@ -31,7 +32,8 @@ def recent_payloads(
 
 
 def batch_after(after: int, *, with_costs: bool = True) -> dict[str, Any]:
-    """Every event after ``after`` (bounded), as one frame.
+    """Every event after ``after`` (bounded), as one frame for the socket (so
+    in the site's language).
 
     ``until`` is the id the client holds everything up to once it has this
     frame; ``more`` says the limit cut it short, so the client asks again.
@@ -39,7 +41,10 @@ def batch_after(after: int, *, with_costs: bool = True) -> dict[str, Any]:
     """
     limit = get_config()["REPLAY_LIMIT"]
     events = list(ProductEvent.objects.filter(id__gt=after).order_by("id")[:limit])
-    return batch_frame(after, events, more=len(events) == limit, with_costs=with_costs)
+    with site_language():
+        return batch_frame(
+            after, events, more=len(events) == limit, with_costs=with_costs
+        )
 
 
 def page_before(

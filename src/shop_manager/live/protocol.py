@@ -32,7 +32,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-from shop_manager.changelog.rendering import event_payload, has_cost_changes
+from shop_manager.changelog.rendering import (
+    event_payload,
+    has_cost_changes,
+    site_language,
+)
 from shop_manager.models.events import event_id
 
 if TYPE_CHECKING:
@@ -113,12 +117,15 @@ def dumps(frame: dict[str, Any]) -> str:
 
 
 def event_frame(event: ProductEvent, *, with_costs: bool = True) -> dict[str, Any]:
-    """The ``event`` frame; ``with_costs=False`` leaves out cost-field diffs."""
+    """The ``event`` frame, worded in the active language (a page's reader's);
+    ``with_costs=False`` leaves out cost-field diffs."""
     return {"type": "event", **event_payload(event, with_costs=with_costs)}
 
 
 def event_text(event: ProductEvent, *, with_costs: bool = True) -> str:
-    return dumps(event_frame(event, with_costs=with_costs))
+    """The ``event`` frame as sent to every socket: in the site's language."""
+    with site_language():
+        return dumps(event_frame(event, with_costs=with_costs))
 
 
 def batch_frame(
