@@ -13,7 +13,6 @@ from channels.layers import InMemoryChannelLayer
 from django.test import override_settings
 
 from shop_manager import notifiers
-from shop_manager.checks import check_notifiers
 from shop_manager.live.groups import DASHBOARD_GROUP
 from shop_manager.live.notifier import ChannelLayerNotifier
 from shop_manager.models import Product, ProductEvent
@@ -24,6 +23,7 @@ from shop_manager.notifiers import (
 from shop_manager.notifiers import (
     notifiers as handler,
 )
+from shop_manager.notifiers.checks import check_notifiers
 from shop_manager.notifiers.locmem import LocmemNotifier
 from shop_manager.notifiers.log import LoggingNotifier
 
