@@ -91,16 +91,7 @@ class WebhookEndpointAdmin(_EndpointAdminBase):
 
     @admin.display(description=_("state"))
     def state(self, endpoint: WebhookEndpoint) -> str:
-        if not endpoint.active:
-            return str(_("inactive"))
-        if endpoint.is_paused:
-            return str(_("paused: %(error)s") % {"error": endpoint.last_error})
-        if endpoint.failures:
-            return str(
-                _("retrying (%(failures)s failures): %(error)s")
-                % {"failures": endpoint.failures, "error": endpoint.last_error}
-            )
-        return str(_("ok"))
+        return endpoint.state_display()
 
     @admin.display(description=_("attempts"))
     def attempts_link(self, endpoint: WebhookEndpoint) -> SafeString:

@@ -24,8 +24,8 @@ from shop_manager.webhooks.signing import (
 
 __all__ = ["ACTIONS", "WebhookAttempt", "WebhookEndpoint"]
 
-# The change-log actions an endpoint may subscribe to (ProductEvent.Action).
-ACTIONS = ("created", "updated", "deleted")
+# The change-log actions an endpoint may subscribe to.
+ACTIONS: tuple[str, ...] = tuple(ProductEvent.Action.values)
 
 
 def validate_secret(value: str) -> None:
@@ -115,8 +115,18 @@ class WebhookEndpoint(models.Model):
     def is_paused(self) -> bool:
         return self.paused_at is not None
 
-    def wants(self, action: str) -> bool:
-        return not self.actions or action in self.actions
+    def state_display(self) -> str:
+        """How the endpoint is doing, for people (the admin, ``list``)."""
+        if not self.active:
+            return str(_("inactive"))
+        if self.is_paused:
+            return str(_("paused: %(error)s") % {"error": self.last_error})
+        if self.failures:
+            return str(
+                _("retrying (%(failures)s failures): %(error)s")
+                % {"failures": self.failures, "error": self.last_error}
+            )
+        return str(_("ok"))
 
     def signing_secrets(self, now: datetime.datetime | None = None) -> list[str]:
         """The secrets to sign with now: the current one, and the previous one
