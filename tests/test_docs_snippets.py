@@ -21,7 +21,7 @@ from pathlib import Path
 import django
 import pytest
 
-from tests.doc_snippets import (
+from tests.helpers.doc_snippets import (
     INSTALLATION,
     ROOT,
     apply_host_files,

@@ -17,8 +17,8 @@ from django.utils import translation
 from shop_manager.live.feed import batch_after
 from shop_manager.models import Product, ProductEvent
 from shop_manager.webhooks.payloads import message_body
-from tests.layers import RecordingLayer
-from tests.products import product_form
+from tests.helpers.layers import RecordingLayer
+from tests.helpers.products import product_form
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +45,9 @@ def recorded(settings: Any) -> Iterator[list[tuple[str, dict[str, Any]]]]:
     # Through the settings fixture, as the test's other overrides: overrides
     # undone out of order would leave one in force for the next tests.
     RecordingLayer.sent.clear()
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "tests.layers.RecordingLayer"}}
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "tests.helpers.layers.RecordingLayer"}
+    }
     yield RecordingLayer.sent
     RecordingLayer.sent.clear()
 

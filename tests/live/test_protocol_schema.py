@@ -25,8 +25,8 @@ from jsonschema import Draft202012Validator
 
 from shop_manager.live.protocol import event_text, frames_text, heartbeat_text
 from shop_manager.models import Product, ProductEvent
-from tests.doc_snippets import DOCS_DIR, json_blocks
-from tests.sockets import dashboard_socket
+from tests.helpers.doc_snippets import DOCS_DIR, json_blocks
+from tests.helpers.sockets import dashboard_socket
 
 SCHEMA_PATH = "shop_manager/schema/live-protocol.json"
 MODEL_POLICY = {"PERMISSION_POLICY": "shop_manager.permissions.ModelPermissionsPolicy"}

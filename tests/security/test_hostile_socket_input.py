@@ -28,7 +28,7 @@ from shop_manager.live.fanout import fanout_for_running_loop
 from shop_manager.live.groups import session_group
 from shop_manager.live.ticker import ticker_for_running_loop
 from shop_manager.models import Product, ProductEvent
-from tests.sockets import dashboard_socket
+from tests.helpers.sockets import dashboard_socket
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
