@@ -23,8 +23,16 @@ from tests.helpers.products import product_form
 pytestmark = pytest.mark.django_db
 
 WORDS = {
-    "en": {"headline": "Product “Tea” was updated", "quantity": "quantity"},
-    "de": {"headline": "Produkt „Tea“ wurde geändert", "quantity": "Menge"},
+    "en": {
+        "headline": "Product “Tea” was updated",
+        "quantity": "quantity",
+        "by": "(by staff)",
+    },
+    "de": {
+        "headline": "Produkt „Tea“ wurde geändert",
+        "quantity": "Menge",
+        "by": "(von staff)",
+    },
 }
 NOTIFIERS = {
     "live": {"BACKEND": "shop_manager.live.notifier.ChannelLayerNotifier"},
@@ -92,7 +100,7 @@ def test_a_change_saved_in_one_language_reads_in_each_readers(
 
     # The log line.
     (record,) = [r for r in caplog.records if r.name == "shop.audit"]
-    assert sentence(site) in record.getMessage()
+    assert record.getMessage().endswith(f"{sentence(site)} {WORDS[site]['by']}")
 
     # A webhook body, built wherever the relay runs.
     with translation.override(saver):

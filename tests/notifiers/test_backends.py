@@ -286,3 +286,31 @@ def test_the_old_channel_layer_notifier_path_still_works_with_a_warning():
     with pytest.warns(DeprecationWarning, match="shop_manager.live.notifier"):
         old = import_string("shop_manager.notifiers.channel_layer.ChannelLayerNotifier")
     assert old is ChannelLayerNotifier
+
+
+def test_logging_notifier_words_a_bulk_in_the_sites_language(settings, caplog):
+    """Not in the language of the request that made the changes."""
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "de"
+    settings.SHOP_MANAGER = {
+        "NOTIFIERS": {
+            "log": {
+                "BACKEND": "shop_manager.notifiers.log.LoggingNotifier",
+                "OPTIONS": {"MAX_BATCH": 1},
+            }
+        }
+    }
+    events = [
+        ProductEvent(id=pk, action=action)
+        for pk, action in ((1, "created"), (2, "created"), (3, "updated"))
+    ]
+    with (
+        caplog.at_level(logging.INFO, logger="shop_manager.events"),
+        translation.override("en"),
+    ):
+        notifiers.notify(events)
+    messages = [
+        r.getMessage() for r in caplog.records if r.name == "shop_manager.events"
+    ]
+    assert messages == ["#1-#3 3 Produktänderungen (2 erstellt, 1 geändert) auf einmal"]
