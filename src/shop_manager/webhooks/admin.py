@@ -1,6 +1,5 @@
 """Endpoints are edited in the admin; attempts are only read. Imported by
-``ShopManagerConfig.ready()`` when the admin is installed, as the admin's
-autodiscovery imports ``shop_manager.admin``."""
+``shop_manager.admin`` so the admin's autodiscovery registers both."""
 
 from __future__ import annotations
 
@@ -91,7 +90,16 @@ class WebhookEndpointAdmin(_EndpointAdminBase):
 
     @admin.display(description=_("state"))
     def state(self, endpoint: WebhookEndpoint) -> str:
-        return endpoint.state_display()
+        if not endpoint.active:
+            return str(_("inactive"))
+        if endpoint.is_paused:
+            return str(_("paused: %(error)s") % {"error": endpoint.last_error})
+        if endpoint.failures:
+            return str(
+                _("retrying (%(failures)s failures): %(error)s")
+                % {"failures": endpoint.failures, "error": endpoint.last_error}
+            )
+        return str(_("ok"))
 
     @admin.display(description=_("attempts"))
     def attempts_link(self, endpoint: WebhookEndpoint) -> SafeString:

@@ -115,19 +115,6 @@ class WebhookEndpoint(models.Model):
     def is_paused(self) -> bool:
         return self.paused_at is not None
 
-    def state_display(self) -> str:
-        """How the endpoint is doing, for people (the admin, ``list``)."""
-        if not self.active:
-            return str(_("inactive"))
-        if self.is_paused:
-            return str(_("paused: %(error)s") % {"error": self.last_error})
-        if self.failures:
-            return str(
-                _("retrying (%(failures)s failures): %(error)s")
-                % {"failures": self.failures, "error": self.last_error}
-            )
-        return str(_("ok"))
-
     def signing_secrets(self, now: datetime.datetime | None = None) -> list[str]:
         """The secrets to sign with now: the current one, and the previous one
         while its overlap lasts."""

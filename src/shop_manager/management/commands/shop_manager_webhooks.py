@@ -87,7 +87,16 @@ class Command(BaseCommand):
 
     def _list(self, **options: Any) -> None:
         for endpoint in WebhookEndpoint.objects.order_by("pk"):
-            state = endpoint.state_display()
+            if not endpoint.active:
+                state = "inactive"
+            elif endpoint.is_paused:
+                state = f"paused: {endpoint.last_error}"
+            elif endpoint.failures:
+                state = (
+                    f"retrying ({endpoint.failures} failures): {endpoint.last_error}"
+                )
+            else:
+                state = "ok"
             actions = ",".join(endpoint.actions) or "all"
             self.stdout.write(
                 f"{endpoint.pk}\t{endpoint.url}\t{actions}\t"
