@@ -191,9 +191,7 @@ SHOP_MANAGER = {
     # "LOGIN_REQUIRED": True,
     # "PERMISSION_POLICY": "shop_manager.permissions.ModelPermissionsPolicy",
     "NOTIFIERS": {
-        "default": {
-            "BACKEND": "shop_manager.notifiers.channel_layer.ChannelLayerNotifier"
-        },
+        "default": {"BACKEND": "shop_manager.live.notifier.ChannelLayerNotifier"},
         "log": {"BACKEND": "shop_manager.notifiers.log.LoggingNotifier"},
     },
 }

@@ -108,7 +108,3 @@ class ProductEventAdmin(ReadOnlyAdminMixin, _ProductEventAdminBase):
     def summary(self, event: ProductEvent) -> str:
         """The sentence the dashboard and the log notifier use."""
         return describe(event)
-
-
-# Registers the webhook endpoint and attempt admins.
-from shop_manager.webhooks import admin as webhooks_admin  # noqa: E402, F401

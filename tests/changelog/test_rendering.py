@@ -47,7 +47,7 @@ def test_the_payload_labels_each_change_and_dates_the_event(updated_tea):
     assert payload["time"] == "2026-01-02T03:04:00+00:00"
     assert payload["time_display"] == SHOWN_AT
     assert describe(latest_update()) == (
-        "Product 'Tea' was updated: SKU — → T-1, low-stock threshold — → 5"
+        "Product “Tea” was updated: SKU — → T-1, low-stock threshold — → 5"
     )
 
 

@@ -10,8 +10,8 @@ import pytest
 
 from shop_manager.live.feed import latest_event_id
 from shop_manager.models import Product
-from tests.e2e.support import HttpSession, off_main_thread
-from tests.products import product_form
+from tests.helpers.products import product_form
+from tests.helpers.servers import HttpSession, off_main_thread
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
@@ -51,7 +51,7 @@ def test_staff_sees_changes_made_elsewhere_live_and_filters_them(
     created_id = off_main_thread(latest_event_id)
     dashboard.log_in(server, "staff", "staff-pass")
     created = dashboard.row(created_id)
-    expect(created).to_contain_text("Product 'Tea' was created")
+    expect(created).to_contain_text("Product “Tea” was created")
 
     colleague = HttpSession(server.url)
     colleague.log_in("staff", "staff-pass")
@@ -61,7 +61,7 @@ def test_staff_sees_changes_made_elsewhere_live_and_filters_them(
     assert status == 302
 
     updated = dashboard.row(off_main_thread(latest_event_id))
-    expect(updated).to_contain_text("Product 'Tea' was updated")
+    expect(updated).to_contain_text("Product “Tea” was updated")
     expect(updated).to_contain_text("quantity: 4 → 9")
     # The diff is listed once, not repeated in the headline.
     expect(updated.get_by_text("4 → 9")).to_have_count(1)
@@ -99,7 +99,7 @@ def test_markup_in_a_product_name_is_shown_as_literal_text(start_servers, dashbo
     dashboard.log_in(server, "staff", "staff-pass")
 
     create_product(markup, quantity=1)  # Arrives live, over the socket.
-    sentence = f"Product '{markup}' was created"
+    sentence = f"Product “{markup}” was created"
     expect(dashboard.feed.get_by_text(sentence)).to_be_visible()
     expect(dashboard.feed.locator("img")).to_have_count(0)
 
@@ -194,7 +194,7 @@ def test_without_javascript_the_page_shows_changes_and_says_it_is_not_live(
         )
         rows = page.locator("[data-feed] > li")
         expect(rows).to_have_count(1)
-        expect(rows).to_contain_text("Product 'Tea' was created")
+        expect(rows).to_contain_text("Product “Tea” was created")
         expect(page.get_by_text("No changes yet")).to_be_hidden()
         expect(page.get_by_role("group", name="Show")).to_be_hidden()
     finally:

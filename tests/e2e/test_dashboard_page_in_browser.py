@@ -4,13 +4,14 @@ the browser's language."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
 
 from shop_manager.live.feed import latest_event_id
 from shop_manager.models import Product, ProductEvent
-from tests.e2e.support import off_main_thread
+from tests.helpers.servers import off_main_thread
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
@@ -94,7 +95,7 @@ def test_load_older_changes_shows_the_whole_log_in_order_each_once(
     expect(button).to_be_hidden()
     shown = rows.evaluate_all("(items) => items.map((item) => Number(item.dataset.id))")
     assert shown == ids[::-1]
-    expect(dashboard.row(ids[0])).to_contain_text("Product 'P00' was created")
+    expect(dashboard.row(ids[0])).to_contain_text("Product “P00” was created")
     # Keyboard focus stays in the feed, on the first row it brought.
     assert dashboard.page.evaluate("document.activeElement.dataset.id") == str(ids[9])
     announcer = dashboard.page.locator("[data-feed-announcer]")
@@ -107,9 +108,9 @@ def test_load_older_changes_shows_the_whole_log_in_order_each_once(
         lambda: Product.objects.create(name="Late", price=Decimal("1"), quantity=1)
     )
     late = dashboard.row(off_main_thread(latest_event_id))
-    expect(late).to_contain_text("Product 'Late' was created")
+    expect(late).to_contain_text("Product “Late” was created")
     expect(rows).to_have_count(61)
-    expect(announcer).to_have_text("Product 'Late' was created")
+    expect(announcer).to_have_text("Product “Late” was created")
     assert dashboard.errors == []
 
 
@@ -149,6 +150,12 @@ def test_the_dashboard_speaks_the_browsers_language(start_servers, browser):
         updated = page.locator(f'[data-feed] > li[data-id="{off_main_thread(update)}"]')
         expect(updated).to_contain_text("Produkt „Tea“ wurde geändert")
         expect(updated.locator(".sm-feed-action")).to_have_text("geändert")
+        # The live frame is worded in the site's language (English here); the
+        # script words the change in the page's, and dates it as pages do.
+        expect(updated.locator(".sm-feed-changes")).to_have_text("Menge: 4 → 9")
+        expect(updated.locator("time")).to_have_text(
+            re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$")
+        )
         expect(page.get_by_label("Geändert")).to_be_checked()
         assert errors == []
     finally:

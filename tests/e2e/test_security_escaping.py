@@ -13,7 +13,7 @@ import pytest
 
 from shop_manager.live.feed import latest_event_id
 from shop_manager.models import Product
-from tests.e2e.support import off_main_thread
+from tests.helpers.servers import off_main_thread
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.security]
 
@@ -55,11 +55,11 @@ def test_hostile_names_on_the_live_dashboard_run_no_script(start_servers, dashbo
     (server,) = start_servers("a")
     # Before the page loads, so a payload run while parsing the page counts.
     dashboard.page.add_init_script("window.__xss = false")
-    rows = {create(BREAKS_OUT_OF_JSON): f"Product '{BREAKS_OUT_OF_JSON}' was created"}
+    rows = {create(BREAKS_OUT_OF_JSON): f"Product “{BREAKS_OUT_OF_JSON}” was created"}
     dashboard.log_in(server, "staff", "staff-pass")
 
     for name in HOSTILE_NAMES:  # Live, over the socket.
-        rows[create(name)] = f"Product '{name}' was created"
+        rows[create(name)] = f"Product “{name}” was created"
     renamed = "</b><i>renamed</i>"
     rows[rename(HOSTILE_NAMES[0], renamed)] = f"name: {HOSTILE_NAMES[0]} → {renamed}"
 

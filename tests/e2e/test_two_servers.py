@@ -10,8 +10,8 @@ import pytest
 from shop_manager.live.consumer import CLOSE_FORBIDDEN
 from shop_manager.live.feed import latest_event_id
 from shop_manager.models import Product
-from tests.e2e.support import HttpSession, dashboard_socket
-from tests.products import product_form
+from tests.helpers.products import product_form
+from tests.helpers.servers import HttpSession, dashboard_socket
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
@@ -41,7 +41,7 @@ def test_change_posted_to_one_server_reaches_a_dashboard_on_another(
     assert event["product"]["name"] == "Tea"
     assert event["changes"] == {"quantity": {"old": 4, "new": 9, "label": "quantity"}}
     assert event["actor"] == "staff"
-    assert event["message"] == "Product 'Tea' was updated: quantity 4 → 9"
+    assert event["message"] == "Product “Tea” was updated: quantity 4 → 9"
     assert event["id"] == latest_event_id()
 
 

@@ -1,5 +1,4 @@
-"""Fixtures for the fault cases: a private Redis the tests may freeze or kill,
-the locmem notifier outbox."""
+"""Fixtures for the fault cases: a private Redis the tests may freeze or kill."""
 
 from __future__ import annotations
 
@@ -9,22 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.test import override_settings
 
-from shop_manager import notifiers
-from tests.e2e.support import redis_server_binary, require
-from tests.faults.helpers import FreezableRedis, redis_layers
-
-LOCMEM = {"BACKEND": "shop_manager.notifiers.locmem.LocmemNotifier"}
-
-
-@pytest.fixture
-def locmem_outbox() -> Iterator[list[Any]]:
-    """Notify only the locmem backend; yields ``shop_manager.notifiers.outbox``."""
-    with override_settings(SHOP_MANAGER={"NOTIFIERS": {"test": LOCMEM}}):
-        notifiers.outbox.clear()
-        yield notifiers.outbox
-        notifiers.outbox.clear()
+from tests.helpers.faults import FreezableRedis
+from tests.helpers.layers import redis_layers
+from tests.helpers.servers import redis_server_binary, require
 
 
 @pytest.fixture(

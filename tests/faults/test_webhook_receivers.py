@@ -25,7 +25,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from shop_manager.webhooks.models import WebhookAttempt, WebhookEndpoint
-from tests.webhooks.helpers import (
+from tests.helpers.webhooks import (
     FAST,
     Answer,
     Receiver,

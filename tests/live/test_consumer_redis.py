@@ -13,7 +13,9 @@ from django.conf import settings
 from django.test import override_settings
 
 from shop_manager.live.consumer import CLOSE_FORBIDDEN
-from tests.live.helpers import closed_with, connect, create, event_ids, login, update
+from tests.helpers.products import create, event_ids, update
+from tests.helpers.sockets import closed_with, connect
+from tests.helpers.users import login
 
 pytestmark = [
     pytest.mark.redis,
@@ -78,7 +80,7 @@ async def test_replay_then_live_over_redis(redis_layer, staff_user, disconnect_a
     assert event["type"] == "event"
     assert event["id"] == ids[-1] + 1
     assert event["product"]["slug"] == "tea"
-    assert event["message"] == "Product 'Tea' was updated: quantity 5 → 9"
+    assert event["message"] == "Product “Tea” was updated: quantity 5 → 9"
     assert await socket.receive_nothing(timeout=0.2)
 
 

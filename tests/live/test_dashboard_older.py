@@ -31,7 +31,7 @@ def test_pages_back_to_the_beginning_each_event_once_oldest_first(
     assert [event["id"] for event in first["events"]] == ids[3:6]
     assert first["more"] is True
     assert first["before"] == ids[-1]
-    assert first["events"][0]["message"] == "Product 'P3' was created"
+    assert first["events"][0]["message"] == "Product “P3” was created"
 
     second = staff_client.get(URL, {"before": ids[3]}).json()
     assert [event["id"] for event in second["events"]] == ids[0:3]

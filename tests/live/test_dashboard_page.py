@@ -43,7 +43,7 @@ def test_staff_gets_the_latest_events(staff_client, settings):
     html = response.content.decode()
     events = initial_events(html)
     assert [e["id"] for e in events] == ids[-3:]  # The newest, oldest first.
-    assert events[-1]["message"] == "Product 'P3' was created"
+    assert events[-1]["message"] == "Product “P3” was created"
     assert events[-1]["product"]["url"] == "/products/p3/"
     assert last_id(html) == ids[-1]
     assert 'data-socket-path="/ws/products/"' in html
@@ -145,9 +145,9 @@ def test_without_javascript_the_page_shows_recent_changes_and_says_so(
         "created",
     ]
     assert "by staff" in rows[0]
-    assert rows[0].endswith("Product 'Jam' was deleted")
-    assert rows[2].endswith("Product 'Tea' was updated quantity: 4 → 9")
-    assert '<a href="/products/tea/">Product &#x27;Tea&#x27; was updated</a>' in html
+    assert rows[0].endswith("Product “Jam” was deleted")
+    assert rows[2].endswith("Product “Tea” was updated quantity: 4 → 9")
+    assert '<a href="/products/tea/">Product “Tea” was updated</a>' in html
     assert re.search(r"<p [^>]*data-feed-empty[^>]* hidden>", html)
 
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
-from channels.layers import InMemoryChannelLayer
 from django.contrib.auth.models import Group, Permission
 from django.contrib.sessions.models import Session
 from django.db import connection, transaction
@@ -17,6 +16,7 @@ from django.utils import timezone
 
 from shop_manager.live import revocation as access
 from shop_manager.live.groups import RECHECK_GROUP, session_group
+from tests.helpers.layers import RecordingLayer
 
 # Real commits: on_commit callbacks run as they would in production.
 pytestmark = [
@@ -28,17 +28,10 @@ RECHECK = [(RECHECK_GROUP, {"type": "access.recheck"})]
 MODEL_POLICY = {"PERMISSION_POLICY": "shop_manager.permissions.ModelPermissionsPolicy"}
 
 
-class RecordingLayer(InMemoryChannelLayer):
-    sent: ClassVar[list[tuple[str, dict[str, Any]]]] = []
-
-    async def group_send(self, group: str, message: dict[str, Any]) -> None:
-        RecordingLayer.sent.append((group, message))
-
-
 @pytest.fixture
 def recording_layer() -> Any:
     RecordingLayer.sent.clear()
-    layers = {"default": {"BACKEND": "tests.live.test_revocation.RecordingLayer"}}
+    layers = {"default": {"BACKEND": "tests.helpers.layers.RecordingLayer"}}
     with override_settings(CHANNEL_LAYERS=layers):
         yield RecordingLayer.sent
     RecordingLayer.sent.clear()
@@ -267,7 +260,7 @@ def test_saving_a_big_group_costs_one_message_and_no_per_member_work(
 
 def test_a_hanging_layer_is_logged_not_raised(staff_user, monkeypatch, caplog):
     monkeypatch.setattr(access, "_SEND_TIMEOUT", 0.2)
-    layers = {"default": {"BACKEND": "tests.layers.HangingLayer"}}
+    layers = {"default": {"BACKEND": "tests.helpers.layers.HangingLayer"}}
     started = time.monotonic()
     with override_settings(CHANNEL_LAYERS=layers):
         demote(staff_user)
@@ -278,7 +271,7 @@ def test_a_hanging_layer_is_logged_not_raised(staff_user, monkeypatch, caplog):
 
 
 def test_a_broken_layer_never_breaks_the_save(staff_user, caplog):
-    layers = {"default": {"BACKEND": "tests.layers.BrokenLayer"}}
+    layers = {"default": {"BACKEND": "tests.helpers.layers.BrokenLayer"}}
     with override_settings(CHANNEL_LAYERS=layers):
         demote(staff_user)
     staff_user.refresh_from_db()

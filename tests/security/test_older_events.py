@@ -18,12 +18,11 @@ import pytest
 from django.test import Client
 
 from shop_manager.models import COST_FIELDS, Product, ProductEvent
-from shop_manager.permissions import StaffPolicy
+from tests.helpers.users import WATCHERS_POLICY
 
 pytestmark = pytest.mark.django_db
 
 URL = "/dashboard/products/events/"
-WATCHERS_POLICY = "tests.security.test_older_events.EveryoneWatchesPolicy"
 # Values no timestamp can contain ("…:31.234…" holds "1.23"): a second is
 # never 87 or 76, so "987.65" and "876.54" only appear as the costs.
 COST = "987.65"
@@ -52,13 +51,6 @@ HOSTILE = {
     "repeated": "before=5&before=6",
     "array_style": "before[]=5",
 }
-
-
-class EveryoneWatchesPolicy(StaffPolicy):
-    """A host's policy: any active user may watch; costs stay staff-only."""
-
-    def can_watch(self, user: Any) -> bool:
-        return self.is_active(user) and user.is_authenticated
 
 
 def snapshot() -> tuple[list[Any], int]:
@@ -122,6 +114,6 @@ def test_older_pages_leave_cost_diffs_out_for_watchers_who_may_not_see_costs(
     else:
         assert not set(COST_FIELDS) & created["changes"].keys()
         assert updated["changes"] == {}
-        assert updated["message"] == "Product 'Tea' was updated"
+        assert updated["message"] == "Product “Tea” was updated"
     body = response.content.decode()
     assert (COST in body or NEW_COST in body or SUPPLIER in body) is sees

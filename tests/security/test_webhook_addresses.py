@@ -18,7 +18,7 @@ from django.core.management.base import CommandError
 
 from shop_manager.webhooks.models import WebhookAttempt, WebhookEndpoint
 from shop_manager.webhooks.safety import address_refusal
-from tests.webhooks.helpers import fast_settings, relay_once
+from tests.helpers.webhooks import fast_settings, relay_once
 
 # Each form, written as an endpoint's host: its name and the IPv4 address
 # it reaches.

@@ -12,7 +12,7 @@ from standardwebhooks.webhooks import WebhookVerificationError
 
 from shop_manager.webhooks.models import WebhookEndpoint
 from shop_manager.webhooks.signing import generate_secret
-from tests.webhooks.helpers import Answer, Receiver, fast_settings, verify
+from tests.helpers.webhooks import Answer, Receiver, fast_settings, verify
 
 pytestmark = pytest.mark.usefixtures("fast")
 

@@ -16,7 +16,7 @@ from shop_manager.webhooks.retries import (
     retry_after_seconds,
     should_pause,
 )
-from tests.webhooks.helpers import (
+from tests.helpers.webhooks import (
     Answer,
     Receiver,
     fast_settings,

@@ -1,39 +1,89 @@
-"""The one rendering of a change-log event for people and pages: the dashboard,
-the product page's history, the admin and the logging notifier all word and
-date an event through here."""
+"""The one rendering of a change-log event for people: every page, the
+dashboard's script, the admin, the logging notifier, the socket's frames and
+the webhook bodies word and date an event through here.
+
+Words are translated lazily, in the language active when they are rendered:
+
+- a page renders in its reader's language (the request's);
+- whatever is sent to many readers or stored (a frame, a webhook body, a log
+  line) is rendered in the site's, ``settings.LANGUAGE_CODE``
+  (:func:`site_language`), never in the language of whoever saved the change;
+  it also carries codes (``action``, the field names) that a page words for
+  its own reader, as the dashboard's script does (:func:`headline_templates`,
+  :func:`field_labels`).
+
+One date format (:data:`EVENT_TIME_FORMAT`, in the site's time zone) and one
+quote style (“…”, as every other message about a product) everywhere.
+"""
 
 from __future__ import annotations
 
 import datetime
+from contextlib import AbstractContextManager
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import ForeignObjectRel
-from django.utils import dateformat, timezone
+from django.utils import dateformat, timezone, translation
+from django.utils.translation import gettext_lazy
 
 from shop_manager.links import product_detail_url
-from shop_manager.models import COST_FIELDS, Product, ProductEvent
+from shop_manager.models import COST_FIELDS, EDITABLE_FIELDS, Product, ProductEvent
 
 __all__ = [
     "EVENT_TIME_FORMAT",
+    "action_label",
     "describe",
     "event_payload",
     "field_label",
+    "field_labels",
     "has_cost_changes",
     "headline",
+    "headline_templates",
     "show_value",
+    "site_language",
     "time_display",
     "visible_changes",
 ]
 
 # How every server-rendered page shows an event's time (Django ``date`` format),
-# in the site's time zone: the history, the dashboard without script, the admin.
+# in the site's time zone: the history, the dashboard, the admin, the frames'
+# ``time_display``.
 EVENT_TIME_FORMAT = "Y-m-d H:i"
 
+# Lazy: each headline is looked up when rendered, in the language active then.
+_HEADLINES: dict[str, Any] = {
+    ProductEvent.Action.CREATED: gettext_lazy("Product “%(name)s” was created"),
+    ProductEvent.Action.UPDATED: gettext_lazy("Product “%(name)s” was updated"),
+    ProductEvent.Action.DELETED: gettext_lazy("Product “%(name)s” was deleted"),
+}
 
-def headline(event: ProductEvent) -> str:
-    """What happened, without the diff: "Product 'Tea' was updated"."""
-    return f"Product '{event.product_name}' was {event.action}"
+
+def site_language() -> AbstractContextManager[None]:
+    """Render inside this for many readers: in ``settings.LANGUAGE_CODE``."""
+    return translation.override(settings.LANGUAGE_CODE)
+
+
+def headline(action: str, name: str) -> str:
+    """What happened, without the diff: "Product “Tea” was updated"."""
+    template = _HEADLINES.get(action)
+    # An action a newer version logged: said as it is.
+    return str(template) % {"name": name} if template else f"“{name}”: {action}"
+
+
+def headline_templates() -> dict[str, str]:
+    """Each action's headline with its ``%(name)s`` placeholder, for a script
+    that words events itself."""
+    return {action: str(template) for action, template in _HEADLINES.items()}
+
+
+def action_label(action: str) -> str:
+    """An event's action for people ("updated")."""
+    try:
+        return str(ProductEvent.Action(action).label)
+    except ValueError:  # An action a newer version logged: shown as it is.
+        return action
 
 
 def has_cost_changes(event: ProductEvent) -> bool:
@@ -66,6 +116,11 @@ def field_label(field: str) -> str:
     return str(model_field.verbose_name)
 
 
+def field_labels() -> dict[str, str]:
+    """Every logged field's label, for a script that words events itself."""
+    return {field: field_label(field) for field in EDITABLE_FIELDS}
+
+
 def show_value(value: Any) -> str:
     """A logged value for people: empty ones as a dash, so "—" → "3.50" reads."""
     return "—" if value in (None, "") else str(value)
@@ -79,8 +134,8 @@ def time_display(moment: datetime.datetime) -> str:
 
 
 def describe(event: ProductEvent, *, with_costs: bool = True) -> str:
-    """A sentence for people: "Product 'Tea' was updated: quantity 4 → 9"."""
-    sentence = headline(event)
+    """A sentence for people: "Product “Tea” was updated: quantity 4 → 9"."""
+    sentence = headline(event.action, event.product_name)
     changes = visible_changes(event, with_costs=with_costs)
     if event.action == ProductEvent.Action.UPDATED and changes:
         parts = [
@@ -103,7 +158,8 @@ def event_payload(event: ProductEvent, *, with_costs: bool = True) -> dict[str, 
     costs alone then reads "was updated", with no values).
 
     Each change carries its field's ``label`` and the event its
-    ``time_display``, so every page words and dates an event the same way.
+    ``time_display``, worded in the active language (see the module's
+    docstring for which one that must be).
     """
     changes = visible_changes(event, with_costs=with_costs)
     return {
@@ -122,6 +178,6 @@ def event_payload(event: ProductEvent, *, with_costs: bool = True) -> dict[str, 
             field: {"old": old, "new": new, "label": field_label(field)}
             for field, (old, new) in changes.items()
         },
-        "headline": headline(event),
+        "headline": headline(event.action, event.product_name),
         "message": describe(event, with_costs=with_costs),
     }

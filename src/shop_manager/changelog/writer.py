@@ -1,9 +1,10 @@
 """Writing the change log: one ``ProductEvent`` per product change, in the
-change's own transaction, announced to the notifiers only once that
-transaction commits."""
+change's own transaction, announced (the ``events_committed`` signal) only
+once that transaction commits."""
 
 from __future__ import annotations
 
+import logging
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -15,12 +16,13 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections, router, transaction
 
-from shop_manager import notifiers
 from shop_manager.changelog.actors import get_actor
+from shop_manager.changelog.signals import events_committed
 from shop_manager.models import EDITABLE_FIELDS, Product, ProductEvent
 
 __all__ = [
     "TRACKED_FIELDS",
+    "announce",
     "announced_together",
     "log_created",
     "log_event",
@@ -28,6 +30,8 @@ __all__ = [
     "logged_value",
     "snapshot",
 ]
+
+logger = logging.getLogger("shop_manager.changelog")
 
 # The fields a diff reports.
 TRACKED_FIELDS = EDITABLE_FIELDS
@@ -45,8 +49,8 @@ _held: ContextVar[list[ProductEvent] | None] = ContextVar(
 
 @contextmanager
 def announced_together(*, using: str | None = None) -> Iterator[list[ProductEvent]]:
-    """Log every change made inside the block as usual, but announce them to
-    the notifiers as one bulk notice after commit instead of one by one.
+    """Log every change made inside the block as usual, but announce them
+    as one bulk change after commit (``bulk=True``) instead of one by one.
 
     For bulk paths such as the CSV import: dashboards get one bounded notice
     and fetch the range from the log, rather than one frame per row. Use it
@@ -62,7 +66,7 @@ def announced_together(*, using: str | None = None) -> Iterator[list[ProductEven
         _held.reset(token)
     if held:
         transaction.on_commit(
-            partial(notifiers.notify, held, bulk=True), using=using, robust=True
+            partial(announce, held, bulk=True), using=using, robust=True
         )
 
 
@@ -129,10 +133,24 @@ def log_events(
         if held is not None:
             held.extend(events)
         else:
-            transaction.on_commit(
-                partial(notifiers.notify, events), using=using, robust=True
-            )
+            transaction.on_commit(partial(announce, events), using=using, robust=True)
     return events
+
+
+def announce(events: Sequence[ProductEvent], *, bulk: bool = False) -> None:
+    """Send ``events_committed`` for committed ``events``; a receiver that
+    raises is logged, never raised: the change is saved whatever it does."""
+    results = events_committed.send_robust(
+        sender=ProductEvent, events=events, bulk=bulk
+    )
+    for receiver, result in results:
+        if isinstance(result, Exception):
+            logger.error(
+                "%r failed on event(s) %s; they stay in the change log.",
+                receiver,
+                ", ".join(str(event.pk) for event in events),
+                exc_info=result,
+            )
 
 
 def _serialise(using: str) -> None:

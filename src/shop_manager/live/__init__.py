@@ -1,6 +1,10 @@
 """The live dashboard feed.
 
-- :mod:`.protocol`: the wire format; builds and parses every frame.
+- :mod:`.protocol`: the wire formats; builds and parses every frame and every
+  message between server processes.
+- :mod:`.notifier`: the notifier backend that puts committed events on the
+  channel layer.
+- :mod:`.layer`: the channel layer the feed uses, and the bounded send to it.
 - :mod:`.consumer`: one dashboard socket.
 - :mod:`.fanout`: one channel-layer subscription per process, handed to its sockets.
 - :mod:`.ticker`: heartbeats and the periodic re-validation, per process.
@@ -10,4 +14,8 @@
 - :mod:`.feed`: the change-log reads the feed needs.
 - :mod:`.views`: the dashboard page and its older-events endpoint.
 - :mod:`.strings`: every word the dashboard script shows.
+- :mod:`.checks`: the system checks for all of the above.
+
+Nothing outside this package imports it but the URLconf, the websocket
+routing and app start-up (an import-linter contract in pyproject.toml).
 """

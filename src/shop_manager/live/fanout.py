@@ -3,16 +3,19 @@ fanned out to that process's sockets.
 
 Left to Channels, every event would be delivered once per socket: a queue hop,
 a deserialisation and a dispatch each. Here the process subscribes once and
-hands the already-serialised frame to each local socket's outbox, so the
-per-socket work per event is one ``put_nowait`` and one websocket write, in
-that socket's own task (a slow client delays only itself). A socket whose user
-may not see costs gets the message's ``redacted`` text, serialised once too.
+hands the already-serialised frame to each local socket (``deliver``: onto its
+outbox, for its one writer), so a slow client delays only itself. A socket
+whose user may not see costs gets the message's ``redacted`` text, serialised
+once too.
 
-The same channel hears the "re-check now" broadcasts (``access.recheck``) and
-hands them to ``on_recheck`` (the process's heartbeat ticker), and listens for
-the sessions of its sockets: a logout's ``access.revoked``, sent to that
-session's group, closes the sockets that session opened here. So a socket
-needs no channel of its own (no subscription, receive queue or task each).
+Messages are dispatched by type to the method Channels would name
+(``product.event`` → :meth:`LocalFanout.product_event`); their formats are
+:mod:`shop_manager.live.protocol`'s. Besides the events, the same channel
+hears the "re-check now" broadcasts (``access.recheck``), handed to
+``on_recheck`` (the process's heartbeat ticker), and listens for the sessions
+of its sockets: a logout's ``access.revoked``, sent to that session's group,
+closes the sockets that session opened here. So a socket needs no channel of
+its own (no subscription, receive queue or task each).
 
 When that listening breaks (Redis restarted), the fan-out mends it itself,
 at once when a socket joins and otherwise at the next heartbeat or retry:
@@ -31,10 +34,11 @@ import logging
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from channels.layers import get_channel_layer
+from channels.consumer import get_handler_name
 
-from shop_manager.conf import get_config
+from shop_manager.live import protocol
 from shop_manager.live.groups import DASHBOARD_GROUP, RECHECK_GROUP
+from shop_manager.live.layer import get_layer
 from shop_manager.live.layer_buffers import forget_channel
 from shop_manager.live.loops import per_event_loop
 from shop_manager.live.pubsub_shards import reconnect_shards, shards_down
@@ -47,6 +51,11 @@ logger = logging.getLogger("shop_manager.live.fanout")
 RETRY_SECONDS = 1.0
 # The groups this process's channel belongs to.
 GROUPS = (DASHBOARD_GROUP, RECHECK_GROUP)
+# The handler of each message type (Channels' naming: "a.b" → "a_b").
+HANDLERS = {
+    message_type: get_handler_name({"type": message_type})
+    for message_type in protocol.MESSAGE_TYPES
+}
 
 
 class Recipient(Protocol):
@@ -79,7 +88,7 @@ class LocalFanout:
 
     @property
     def layer(self) -> Any:
-        return get_channel_layer(get_config()["CHANNEL_LAYER"])
+        return get_layer()
 
     async def join(self, recipient: Recipient, session: str | None = None) -> None:
         """Add a socket, opened by the session whose group is ``session``;
@@ -241,30 +250,44 @@ class LocalFanout:
             await asyncio.wait_for(self._mended.wait(), RETRY_SECONDS)
 
     def _handle(self, message: dict[str, Any]) -> None:
-        text = message.get("text")
-        if message.get("type") == "product.event" and isinstance(text, str):
-            event_id = message.get("id")
-            if type(event_id) is int and self.latest_id is not None:
-                self.latest_id = max(self.latest_id, event_id)
-            elif type(event_id) is not int:
-                # A bulk load's "fetch up to" hint names no single id.
-                self._forget_latest()
-            # Absent when the change touched no cost field.
-            redacted = message.get("redacted", text)
-            for recipient in list(self.recipients):
-                recipient.deliver(text if recipient.sees_costs else redacted)
-        elif message.get("type") == "access.revoked":
-            group = message.get("group")
-            members = self.sessions.get(group) if isinstance(group, str) else None
-            if members is not None:
-                for recipient in list(members):
-                    recipient.revoke_soon()
-            elif "group" not in message:
-                # From a sender that does not name the session: re-check
-                # every socket here, which closes that session's.
-                self._recheck()
-        elif message.get("type") == "access.recheck":
+        """Dispatch ``message`` to the handler of its type; a type this
+        version does not know (a newer process's) is ignored."""
+        message_type = message.get("type")
+        handler = HANDLERS.get(message_type) if isinstance(message_type, str) else None
+        if handler is None:
+            logger.debug("Ignored a message of type %r.", message_type)
+            return
+        getattr(self, handler)(message)
+
+    def product_event(self, message: dict[str, Any]) -> None:
+        """A committed event (or a bulk change's heartbeat): to every socket."""
+        news = protocol.parse_event_message(message)
+        if news is None:
+            return
+        if news.event_id is None:
+            # A bulk load's "fetch up to" hint names no single id.
+            self._forget_latest()
+        elif self.latest_id is not None:
+            self.latest_id = max(self.latest_id, news.event_id)
+        for recipient in list(self.recipients):
+            recipient.deliver(news.text if recipient.sees_costs else news.redacted)
+
+    def access_revoked(self, message: dict[str, Any]) -> None:
+        """A session logged out: close the sockets it opened here."""
+        revoked = protocol.parse_revoked_message(message)
+        if revoked is None:
+            return
+        if revoked.group is None:
+            # From a sender that does not name the session: re-check every
+            # socket here, which closes that session's.
             self._recheck()
+            return
+        for recipient in list(self.sessions.get(revoked.group, ())):
+            recipient.revoke_soon()
+
+    def access_recheck(self, message: dict[str, Any]) -> None:
+        """Access may have changed somewhere: re-validate every socket."""
+        self._recheck()
 
     def _recheck(self) -> None:
         if self.on_recheck is not None:

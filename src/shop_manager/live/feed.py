@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Max
-
+from shop_manager.changelog.rendering import site_language
 from shop_manager.conf import get_config
-from shop_manager.live.protocol import batch_frame, event_frame
+from shop_manager.live.protocol import batch_frame, event_frame, older_page
 from shop_manager.models import ProductEvent
 
 __all__ = [
@@ -20,7 +19,7 @@ __all__ = [
 
 
 def latest_event_id() -> int:
-    return ProductEvent.objects.aggregate(latest=Max("id"))["latest"] or 0
+    return ProductEvent.objects.latest_id()
 
 
 def recent_payloads(
@@ -33,7 +32,8 @@ def recent_payloads(
 
 
 def batch_after(after: int, *, with_costs: bool = True) -> dict[str, Any]:
-    """Every event after ``after`` (bounded), as one frame.
+    """Every event after ``after`` (bounded), as one frame for the socket (so
+    in the site's language).
 
     ``until`` is the id the client holds everything up to once it has this
     frame; ``more`` says the limit cut it short, so the client asks again.
@@ -41,7 +41,10 @@ def batch_after(after: int, *, with_costs: bool = True) -> dict[str, Any]:
     """
     limit = get_config()["REPLAY_LIMIT"]
     events = list(ProductEvent.objects.filter(id__gt=after).order_by("id")[:limit])
-    return batch_frame(after, events, more=len(events) == limit, with_costs=with_costs)
+    with site_language():
+        return batch_frame(
+            after, events, more=len(events) == limit, with_costs=with_costs
+        )
 
 
 def page_before(
@@ -57,14 +60,9 @@ def page_before(
     events = list(
         ProductEvent.objects.filter(id__lt=before).order_by("-id")[: limit + 1]
     )
-    page = events[:limit]
-    return {
-        "before": before,
-        "more": len(events) > limit,
-        "events": [
-            event_frame(event, with_costs=with_costs) for event in reversed(page)
-        ],
-    }
+    return older_page(
+        before, events[:limit][::-1], more=len(events) > limit, with_costs=with_costs
+    )
 
 
 def has_events_before(event_id: int) -> bool:

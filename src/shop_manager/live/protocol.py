@@ -1,10 +1,24 @@
-"""The dashboard socket's wire format: every frame it sends is built here and
-every frame a client sends is parsed here. Described for people in
-docs/protocol.md and for machines in static/shop_manager/schema/live-protocol.json.
+"""The live feed's wire formats, each built and parsed here and nowhere else.
 
-Server frames: ``event`` (one change), ``batch`` (a replay or gap fill),
-``heartbeat`` (the latest logged id) and ``frames`` (several of those, in
-order, sent as one message). Client frame: ``fetch``.
+Frames, on the dashboard socket (described for people in docs/protocol.md
+and for machines in static/shop_manager/schema/live-protocol.json):
+
+- server frames: ``event`` (one change), ``batch`` (a replay or gap fill),
+  ``heartbeat`` (the latest logged id) and ``frames`` (several of those, in
+  order, sent as one message);
+- client frame: ``fetch``.
+
+Messages between processes, on the channel layer (each process's fan-out
+dispatches them by type to the handler Channels would name:
+``product.event`` → ``product_event``):
+
+- ``product.event``: an event's frame, serialised once for every socket
+  (and once more without cost fields), or a bulk change's heartbeat;
+- ``access.revoked``: close the sockets of the session whose group it names;
+- ``access.recheck``: re-validate every socket.
+
+A new frame or message type gets its builder (and parser) here, its place in
+``MESSAGE_TYPES`` for a message, and a handler of that name in the fan-out.
 
 The parsers answer ``None`` for anything they do not understand and never
 raise, whatever the input.
@@ -14,47 +28,57 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-from shop_manager.changelog.rendering import event_payload
+from shop_manager.changelog.rendering import (
+    event_payload,
+    has_cost_changes,
+    site_language,
+)
+from shop_manager.models.events import event_id
 
 if TYPE_CHECKING:
     from shop_manager.models import ProductEvent
 
 __all__ = [
+    "ACCESS_RECHECK",
+    "ACCESS_REVOKED",
     "MAX_FRAME_LENGTH",
+    "MESSAGE_TYPES",
+    "PRODUCT_EVENT",
+    "EventMessage",
+    "RevokedMessage",
     "after_from_query_string",
     "batch_frame",
+    "bulk_message",
     "dumps",
     "event_frame",
     "event_id",
+    "event_message",
     "event_text",
     "frames_text",
     "heartbeat_text",
+    "older_page",
     "parse_client_frame",
+    "parse_event_message",
+    "parse_revoked_message",
+    "recheck_message",
+    "revoked_message",
 ]
 
 # The only client frame, {"type": "fetch", "after": <19 digits>}, is about 50
 # characters. Anything longer is ignored unread, which also bounds JSON nesting
 # far below the recursion limit.
 MAX_FRAME_LENGTH = 1024
-# Ids are 64-bit (BigAutoField): below 2**63, so at most 19 digits. Checked
-# before int(), which refuses strings past 4,300 digits with an exception.
-MAX_ID_DIGITS = 19
-ID_LIMIT = 2**63
 
-
-def event_id(value: Any) -> int | None:
-    """An event id from a JSON integer or a string of ASCII digits, else None."""
-    if isinstance(value, str):
-        if len(value) > MAX_ID_DIGITS or not (value.isascii() and value.isdigit()):
-            return None
-        value = int(value)
-    # bool is an int subclass: true is not an id.
-    if type(value) is not int:
-        return None
-    return value if 0 <= value < ID_LIMIT else None
+# Messages between processes: their types, each handled by the fan-out's
+# method of the same name with "_" for "." (Channels' get_handler_name()).
+PRODUCT_EVENT = "product.event"
+ACCESS_REVOKED = "access.revoked"
+ACCESS_RECHECK = "access.recheck"
+MESSAGE_TYPES = frozenset({PRODUCT_EVENT, ACCESS_REVOKED, ACCESS_RECHECK})
 
 
 def after_from_query_string(query_string: bytes) -> int | None:
@@ -93,12 +117,15 @@ def dumps(frame: dict[str, Any]) -> str:
 
 
 def event_frame(event: ProductEvent, *, with_costs: bool = True) -> dict[str, Any]:
-    """The ``event`` frame; ``with_costs=False`` leaves out cost-field diffs."""
+    """The ``event`` frame, worded in the active language (a page's reader's);
+    ``with_costs=False`` leaves out cost-field diffs."""
     return {"type": "event", **event_payload(event, with_costs=with_costs)}
 
 
 def event_text(event: ProductEvent, *, with_costs: bool = True) -> str:
-    return dumps(event_frame(event, with_costs=with_costs))
+    """The ``event`` frame as sent to every socket: in the site's language."""
+    with site_language():
+        return dumps(event_frame(event, with_costs=with_costs))
 
 
 def batch_frame(
@@ -119,6 +146,22 @@ def batch_frame(
     }
 
 
+def older_page(
+    before: int,
+    events: Sequence[ProductEvent],
+    *,
+    more: bool,
+    with_costs: bool = True,
+) -> dict[str, Any]:
+    """The older-events endpoint's JSON (not a socket frame): ``events``
+    (oldest first) older than ``before``; ``more`` says older ones remain."""
+    return {
+        "before": before,
+        "more": more,
+        "events": [event_frame(event, with_costs=with_costs) for event in events],
+    }
+
+
 def heartbeat_text(last_id: int) -> str:
     """The latest logged id: a client holding less fetches the rest."""
     return dumps({"type": "heartbeat", "last_id": last_id})
@@ -133,3 +176,73 @@ def frames_text(texts: Sequence[str]) -> str:
     if len(texts) == 1:
         return texts[0]
     return '{"type":"frames","frames":[' + ",".join(texts) + "]}"
+
+
+# Messages between processes ---------------------------------------------------
+
+
+def event_message(event: ProductEvent) -> dict[str, Any]:
+    """``product.event`` for one committed event: its frame serialised once,
+    and, when the change touched a cost field, once more without it
+    (``redacted``), for sockets whose user may not see costs."""
+    message = {"type": PRODUCT_EVENT, "id": event.pk, "text": event_text(event)}
+    if has_cost_changes(event):
+        message["redacted"] = event_text(event, with_costs=False)
+    return message
+
+
+def bulk_message(last_id: int) -> dict[str, Any]:
+    """``product.event`` for a bulk change: one heartbeat with its newest id,
+    whatever its size; dashboards fetch the range from the log."""
+    return {"type": PRODUCT_EVENT, "text": heartbeat_text(last_id)}
+
+
+@dataclass(frozen=True)
+class EventMessage:
+    """A ``product.event`` as the fan-out forwards it."""
+
+    # The frame for sockets that see costs, and for those that do not.
+    text: str
+    redacted: str
+    # The event's id; None for a bulk change's heartbeat, which names no
+    # single event.
+    event_id: int | None
+
+
+def parse_event_message(message: dict[str, Any]) -> EventMessage | None:
+    text = message.get("text")
+    if not isinstance(text, str):
+        return None
+    redacted = message.get("redacted", text)  # Absent: no cost field changed.
+    if not isinstance(redacted, str):
+        return None
+    logged = message.get("id")
+    return EventMessage(text, redacted, logged if type(logged) is int else None)
+
+
+def revoked_message(group: str) -> dict[str, Any]:
+    """``access.revoked`` for the sockets of the session whose group this is.
+
+    The group is named in the message too: one process's fan-out listens for
+    all its sockets' sessions on one channel.
+    """
+    return {"type": ACCESS_REVOKED, "group": group}
+
+
+@dataclass(frozen=True)
+class RevokedMessage:
+    # The session group whose sockets close; None from a sender that names
+    # none, which asks for every socket to be re-checked instead.
+    group: str | None
+
+
+def parse_revoked_message(message: dict[str, Any]) -> RevokedMessage | None:
+    if "group" not in message:
+        return RevokedMessage(None)
+    group = message["group"]
+    return RevokedMessage(group) if isinstance(group, str) else None
+
+
+def recheck_message() -> dict[str, Any]:
+    """``access.recheck``: every process re-validates its sockets."""
+    return {"type": ACCESS_RECHECK}

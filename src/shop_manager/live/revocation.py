@@ -13,13 +13,10 @@ no per-user work. If the message is lost, the periodic re-check
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from importlib import import_module
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY, get_user_model, user_logged_out
 from django.contrib.auth.models import Group
@@ -28,26 +25,21 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
-from shop_manager.conf import get_config
+from shop_manager.live import layer
 from shop_manager.live.groups import RECHECK_GROUP, session_group
+from shop_manager.live.protocol import recheck_message, revoked_message
 
-__all__ = ["RECHECK", "REVOKED", "request_recheck", "revoke_session"]
+__all__ = ["request_recheck", "revoke_session"]
 
 logger = logging.getLogger("shop_manager.live.revocation")
 
 _SEND_TIMEOUT = 2.0
-# Close the sockets of the session whose group it names ("group").
-REVOKED = {"type": "access.revoked"}
-# Re-validate every socket of the process that receives it.
-RECHECK = {"type": "access.recheck"}
 
 
 def revoke_session(session_key: str) -> None:
     """Close every socket opened by this session, after the current commit."""
     group = session_group(session_key)
-    # Named in the message: one process's fan-out listens for all its
-    # sockets' sessions on one channel.
-    message = {**REVOKED, "group": group}
+    message = revoked_message(group)
     transaction.on_commit(lambda: _send(group, message), robust=True)
 
 
@@ -58,7 +50,7 @@ class _RecheckBroadcast:
 
     def __call__(self) -> None:
         self.sent = True
-        _send(RECHECK_GROUP, RECHECK)
+        _send(RECHECK_GROUP, recheck_message())
 
 
 def request_recheck(using: str | None = None) -> None:
@@ -77,11 +69,11 @@ def request_recheck(using: str | None = None) -> None:
 
 
 def _send(group: str, message: dict[str, Any]) -> None:
-    layer = get_channel_layer(get_config()["CHANNEL_LAYER"])
-    if layer is None:
+    channel_layer = layer.get_layer()
+    if channel_layer is None:
         return
     try:
-        async_to_sync(asyncio.wait_for)(layer.group_send(group, message), _SEND_TIMEOUT)
+        layer.send(channel_layer, group, [message], timeout=_SEND_TIMEOUT)
     except Exception:
         # Never the save's problem: the periodic re-check catches up.
         logger.exception(

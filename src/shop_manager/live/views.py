@@ -13,9 +13,9 @@ from django.views.generic import TemplateView
 
 from shop_manager.conf import get_config
 from shop_manager.live.feed import has_events_before, page_before, recent_payloads
-from shop_manager.live.protocol import event_id
 from shop_manager.live.strings import dashboard_strings
 from shop_manager.models import ProductEvent
+from shop_manager.models.events import event_id
 from shop_manager.permissions import get_policy
 from shop_manager.refusals import RefusedPageMixin
 

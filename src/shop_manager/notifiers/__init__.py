@@ -4,14 +4,17 @@ Configured like ``CHANNEL_LAYERS``/``STORAGES``::
 
     SHOP_MANAGER = {
         "NOTIFIERS": {
-            "default": {"BACKEND": "shop_manager.notifiers.channel_layer.ChannelLayerNotifier"},
+            "default": {"BACKEND": "shop_manager.live.notifier.ChannelLayerNotifier"},
             "audit": {"BACKEND": "shop_manager.notifiers.log.LoggingNotifier",
                       "OPTIONS": {"LOGGER": "shop.audit"}},
         }
     }
 
-Every backend gets every committed event. One that raises is logged and the
-others still run; nothing here can fail the save that made the event.
+Every backend gets every committed event: :func:`notify` receives the change
+log's ``events_committed`` signal. Backends run in the site's language
+(``settings.LANGUAGE_CODE``), not that of whoever saved the change. One that
+raises is logged and the others still run; nothing here can fail the save
+that made the event.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from django.dispatch import receiver
 from django.utils.connection import BaseConnectionHandler
 from django.utils.module_loading import import_string
 
+from shop_manager.changelog.rendering import site_language
+from shop_manager.changelog.signals import events_committed
 from shop_manager.conf import SETTING_NAME, get_config
 from shop_manager.notifiers.base import BaseNotifier
 
@@ -125,7 +130,10 @@ class NotifierHandler(_HandlerBase):
 notifiers = NotifierHandler()
 
 
-def notify(events: Sequence[ProductEvent], *, bulk: bool = False) -> None:
+@receiver(events_committed, dispatch_uid="shop_manager.notifiers.notify")
+def notify(
+    events: Sequence[ProductEvent], *, bulk: bool = False, **kwargs: Any
+) -> None:
     """Hand committed events to every backend; log, never raise, on failure.
 
     ``bulk`` (an import, via ``changelog.announced_together``) asks each
@@ -138,26 +146,29 @@ def notify(events: Sequence[ProductEvent], *, bulk: bool = False) -> None:
             "Notifier backends could not be built; events were logged only."
         )
         return
-    for alias in aliases:
-        # Built one by one: a misconfigured backend must not silence the others.
-        try:
-            backend = notifiers[alias]
-        except Exception:
-            logger.exception(
-                "Notifier %r could not be built; the others still run.", alias
-            )
-            continue
-        try:
-            if bulk:
-                backend.send_bulk(events)
-            else:
-                backend.send_many(events)
-        except Exception:
-            logger.exception(
-                "Notifier %r failed to send event(s) %s; they stay in the change log.",
-                alias,
-                ", ".join(str(event.pk) for event in events),
-            )
+    with site_language():
+        for alias in aliases:
+            _notify_one(alias, events, bulk=bulk)
+
+
+def _notify_one(alias: str, events: Sequence[ProductEvent], *, bulk: bool) -> None:
+    # Built one by one: a misconfigured backend must not silence the others.
+    try:
+        backend = notifiers[alias]
+    except Exception:
+        logger.exception("Notifier %r could not be built; the others still run.", alias)
+        return
+    try:
+        if bulk:
+            backend.send_bulk(events)
+        else:
+            backend.send_many(events)
+    except Exception:
+        logger.exception(
+            "Notifier %r failed to send event(s) %s; they stay in the change log.",
+            alias,
+            ", ".join(str(event.pk) for event in events),
+        )
 
 
 @receiver(setting_changed)

@@ -7,9 +7,7 @@ from typing import Any
 
 from django import template
 
-from shop_manager.changelog.rendering import show_value
-from shop_manager.live.strings import event_headline
-from shop_manager.models import ProductEvent
+from shop_manager.changelog import rendering
 from shop_manager.permissions import ACTIONS, get_policy
 
 register = template.Library()
@@ -35,20 +33,17 @@ def can_see_costs(user: Any) -> bool:
 @register.filter
 def action_label(action: str) -> str:
     """An event's action ("updated") in the page's language."""
-    try:
-        return str(ProductEvent.Action(action).label)
-    except ValueError:  # An action a newer version logged: shown as it is.
-        return action
+    return rendering.action_label(action)
 
 
 @register.filter
 def change_value(value: Any) -> str:
     """A value from an event's diff, an empty one as "—" (zero stays "0")."""
-    return show_value(value)
+    return rendering.show_value(value)
 
 
 @register.filter
 def headline(event: dict[str, Any]) -> str:
     """What an event payload says happened, in the page's language (the
-    payload's own ``headline`` is built once, in the server's)."""
-    return event_headline(event["action"], event["product"]["name"])
+    payload's own ``headline`` may be in the site's)."""
+    return rendering.headline(event["action"], event["product"]["name"])

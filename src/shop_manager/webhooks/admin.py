@@ -1,5 +1,5 @@
-"""Endpoints are edited in the admin; attempts are only read. Imported by
-``shop_manager.admin`` so the admin's autodiscovery registers both.
+"""Endpoints are edited in the admin; attempts are only read. Loaded by
+``ShopManagerConfig.ready()`` when the admin is installed, which registers both.
 
 A signing secret lets whoever holds it forge webhooks, so the admin shows it
 once: in the answer to adding the endpoint, and to rotating its secret (which

@@ -1,7 +1,8 @@
 """Webhook endpoints and the record of every delivery attempt.
 
-Imported by ``shop_manager.models`` so Django registers them under the
-``shop_manager`` app (migration 0005).
+Registered under the ``shop_manager`` app (migration 0005):
+``ShopManagerConfig.import_models()`` imports this module when Django imports
+the app's models.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from shop_manager.models import ProductEvent
 from shop_manager.webhooks.signing import (
     InvalidSecretError,
     generate_secret,
@@ -23,8 +24,8 @@ from shop_manager.webhooks.signing import (
 
 __all__ = ["ACTIONS", "WebhookAttempt", "WebhookEndpoint"]
 
-# The change-log actions an endpoint may subscribe to (ProductEvent.Action).
-ACTIONS = ("created", "updated", "deleted")
+# The change-log actions an endpoint may subscribe to.
+ACTIONS: tuple[str, ...] = tuple(ProductEvent.Action.values)
 
 
 def validate_secret(value: str) -> None:
@@ -107,17 +108,12 @@ class WebhookEndpoint(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         # A new endpoint receives changes from now on, not the whole history.
         if self._state.adding and not self.cursor:
-            from shop_manager.models import ProductEvent
-
-            self.cursor = ProductEvent.objects.aggregate(last=Max("id"))["last"] or 0
+            self.cursor = ProductEvent.objects.latest_id()
         super().save(*args, **kwargs)
 
     @property
     def is_paused(self) -> bool:
         return self.paused_at is not None
-
-    def wants(self, action: str) -> bool:
-        return not self.actions or action in self.actions
 
     def signing_secrets(self, now: datetime.datetime | None = None) -> list[str]:
         """The secrets to sign with now: the current one, and the previous one

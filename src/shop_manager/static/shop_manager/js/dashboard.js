@@ -4,7 +4,9 @@
 // when a live event skips ahead or a heartbeat reports a newer id. So nothing
 // lost in transit (a reconnect, a Redis blip, a full channel) stays lost.
 // Text is only ever written with textContent, and every word comes translated
-// from the page (the sm-dashboard-strings json_script).
+// from the page (the sm-dashboard-strings json_script): an event is worded here
+// from its codes (action, field names) in the page's language, whatever
+// language the server sent its words in, and dated as the server dates it.
 
 const MAX_ROWS = 500;
 // Announcements kept in the live region (older ones have been read).
@@ -34,7 +36,8 @@ function startDashboard(root) {
   const filters = [...root.querySelectorAll('input[name="action"]')];
   const initial = JSON.parse(document.getElementById("sm-initial-events").textContent);
   const text = JSON.parse(document.getElementById("sm-dashboard-strings").textContent);
-  const locale = supportedLocale(document.documentElement.lang);
+  // From a dashboard.html override's older strings: the frame's own labels.
+  const fieldLabels = text.fields || {};
 
   const seen = new Set();
   let synced = Number(root.dataset.lastId) || 0;
@@ -213,7 +216,7 @@ function startDashboard(root) {
 
     const meta = element("div", "sm-feed-meta");
     meta.append(element("span", "sm-feed-action", text.actions[event.action] || event.action));
-    const time = element("time", "", new Date(event.time).toLocaleString(locale));
+    const time = element("time", "", event.time_display);
     time.dateTime = event.time;
     meta.append(time);
     const actor = event.actor ? fill(text.by_actor, { actor: event.actor }) : text.by_nobody;
@@ -240,7 +243,7 @@ function startDashboard(root) {
     if (listed) {
       const list = element("ul", "sm-feed-changes");
       for (const [field, change] of fields) {
-        const label = change.label || field.replaceAll("_", " ");
+        const label = fieldLabels[field] || change.label || field.replaceAll("_", " ");
         list.append(element("li", "", `${label}: ${show(change.old)} → ${show(change.new)}`));
       }
       item.append(list);
@@ -271,15 +274,6 @@ function startDashboard(root) {
     if (seconds !== null) {
       countdown.textContent = text.retry_in[Math.min(seconds, text.retry_in.length - 1)];
     }
-  }
-}
-
-// The page's language for dates, if the browser knows the tag; else its own.
-function supportedLocale(tag) {
-  try {
-    return tag ? Intl.DateTimeFormat.supportedLocalesOf([tag])[0] : undefined;
-  } catch {
-    return undefined;  // Not a well-formed language tag.
   }
 }
 

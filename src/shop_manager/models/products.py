@@ -1,3 +1,5 @@
+"""Products: the catalogue the pages, the import and the admin edit."""
+
 from __future__ import annotations
 
 import datetime
@@ -5,7 +7,6 @@ from collections.abc import Collection
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import IntegrityError, models, transaction
 from django.db.models import Q
@@ -28,11 +29,10 @@ from shop_manager.storable import is_storable
 
 __all__ = [
     "COST_FIELDS",
+    "EDITABLE_FIELDS",
+    "MAX_QUANTITY",
     "Product",
-    "ProductEvent",
     "ProductQuerySet",
-    "WebhookAttempt",
-    "WebhookEndpoint",
 ]
 
 # The largest value every supported database stores in an integer column.
@@ -103,16 +103,23 @@ class ProductQuerySet(models.QuerySet["Product"]):
             ),
         )
 
+    def flagged(self, today: datetime.date | None = None) -> ProductQuerySet:
+        """This queryset with the stock flags, annotated once (a queryset
+        that has them keeps its own, whatever ``today`` says)."""
+        if "is_low_stock" in self.query.annotations:
+            return self
+        return self.with_stock_flags(today)
+
     # The flags are with_stock_flags()' annotations, which django-stubs does
     # not follow through a method of our own: hence the ignores.
     def low_stock(self) -> ProductQuerySet:
-        return self.with_stock_flags().filter(is_low_stock=True)  # type: ignore[misc]
+        return self.flagged().filter(is_low_stock=True)  # type: ignore[misc]
 
     def expired(self, today: datetime.date | None = None) -> ProductQuerySet:
-        return self.with_stock_flags(today).filter(is_expired=True)  # type: ignore[misc]
+        return self.flagged(today).filter(is_expired=True)  # type: ignore[misc]
 
     def expiring_soon(self, today: datetime.date | None = None) -> ProductQuerySet:
-        return self.with_stock_flags(today).filter(is_expiring_soon=True)  # type: ignore[misc]
+        return self.flagged(today).filter(is_expiring_soon=True)  # type: ignore[misc]
 
 
 class Product(TimeStampedModel):
@@ -247,61 +254,3 @@ class Product(TimeStampedModel):
         raise IntegrityError(
             f"No free slug for {self.name!r} after {SLUG_ATTEMPTS} tries."
         )
-
-
-class ProductEvent(models.Model):
-    """One append-only row per product create, update or delete.
-
-    Its id is the global order of changes: dashboards replay from it after a
-    reconnect, and it doubles as the audit trail. It keeps the product's name
-    and slug so a deleted product still renders.
-    """
-
-    class Action(models.TextChoices):
-        CREATED = "created", _("created")
-        UPDATED = "updated", _("updated")
-        DELETED = "deleted", _("deleted")
-
-    id = models.BigAutoField(primary_key=True)
-    action = models.CharField(_("action"), max_length=16, choices=Action.choices)
-    # Not a foreign key: the log outlives the products it describes.
-    product_pk = models.BigIntegerField(_("product id"))
-    product_name = models.CharField(_("product name"), max_length=200)
-    product_slug = models.CharField(_("product slug"), max_length=220)
-    # The product's version after this change: a stale edit's conflict page
-    # finds the changes made since the version its form started from. Empty
-    # for events logged before migration 0004.
-    product_version = models.PositiveIntegerField(
-        _("product version"), null=True, blank=True
-    )
-    # {"field": [old, new]}, JSON-safe: decimals and dates as strings.
-    changes = models.JSONField(_("changes"), default=dict, blank=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("actor"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    # Kept as text too, so the log still says who after the user is deleted.
-    actor_name = models.CharField(_("actor name"), max_length=150, blank=True)
-    created = models.DateTimeField(_("time"), default=timezone.now)
-
-    class Meta:
-        verbose_name = _("product event")
-        verbose_name_plural = _("product events")
-        ordering = ["id"]
-        indexes = [models.Index(fields=["product_pk", "id"])]
-
-    def __str__(self) -> str:
-        return f"#{self.pk} {self.product_name} {self.action}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise ValueError("Product events are append-only and cannot be changed.")
-        super().save(*args, **kwargs)
-
-
-# Registered under this app (migration 0005); defined in their own package.
-from shop_manager.webhooks.models import WebhookAttempt, WebhookEndpoint  # noqa: E402

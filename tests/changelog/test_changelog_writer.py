@@ -10,15 +10,14 @@ from typing import Any
 import pytest
 from django.contrib.admin.sites import site
 from django.db import transaction
-from django.test import RequestFactory, override_settings
+from django.test import RequestFactory
 
-from shop_manager import notifiers
 from shop_manager.changelog import announced_together, log_created, log_event
 from shop_manager.changelog.actors import acting_as
 from shop_manager.changelog.rendering import describe
 from shop_manager.changelog.writer import logged_value
 from shop_manager.models import Product, ProductEvent
-from tests.products import product_form
+from tests.helpers.products import product_form
 
 LOCMEM = {
     "NOTIFIERS": {
@@ -31,14 +30,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("locmem_outbox")]
 
 class Boom(Exception):
     pass
-
-
-@pytest.fixture
-def locmem_outbox() -> Any:
-    with override_settings(SHOP_MANAGER=LOCMEM):
-        notifiers.outbox.clear()
-        yield notifiers.outbox
-        notifiers.outbox.clear()
 
 
 def test_create_update_delete_each_log_one_event(make_product):
@@ -77,7 +68,7 @@ def test_the_sentence_names_each_change_old_to_new(make_product):
     tea.price = Decimal("4")
     tea.save()
     assert describe(ProductEvent.objects.latest("id")) == (
-        "Product 'Tea' was updated: price 3.50 → 4.00, quantity 4 → 9, "
+        "Product “Tea” was updated: price 3.50 → 4.00, quantity 4 → 9, "
         "expiry date — → 2030-01-02"
     )
 
@@ -169,7 +160,7 @@ def test_the_event_admin_lists_events(admin_client, make_product):
     make_product(name="Tea")
     response = admin_client.get("/admin/shop_manager/productevent/")
     assert response.status_code == 200
-    assert "Product &#x27;Tea&#x27; was created" in response.content.decode()
+    assert "Product “Tea” was created" in response.content.decode()
     event = ProductEvent.objects.get()
     change = admin_client.post(
         f"/admin/shop_manager/productevent/{event.pk}/change/",
