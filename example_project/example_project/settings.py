@@ -53,10 +53,16 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 # production site is never plain HTTP by omission. `make demo` (DEBUG=true)
 # runs over http://127.0.0.1.
 HTTPS = env_flag("HTTPS", not DEBUG)
-# A reverse proxy terminates TLS and sets X-Forwarded-Proto/-For. Only set it
-# when the proxy overwrites those headers: clients can send them too.
+# A reverse proxy terminates TLS, overwrites X-Forwarded-Proto and appends the
+# address it saw to X-Forwarded-For. Only set it when every request comes
+# through the proxy: clients can send both headers too.
 BEHIND_PROXY = env_flag("BEHIND_PROXY", False)
+# How many proxies in a row append to X-Forwarded-For (a CDN in front of the
+# TLS proxy makes two); 0 without a proxy, when the header is never read.
+PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "1")) if BEHIND_PROXY else 0
 if BEHIND_PROXY:
+    if PROXY_COUNT < 1:
+        raise ImproperlyConfigured("PROXY_COUNT must be 1 or more with BEHIND_PROXY.")
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 if HTTPS:
     SECURE_SSL_REDIRECT = True
@@ -114,10 +120,10 @@ AXES_COOLOFF_TIME = datetime.timedelta(
 # office behind one NAT address.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-if BEHIND_PROXY:
-    # The client address is the proxy's X-Forwarded-For, not REMOTE_ADDR.
-    AXES_IPWARE_PROXY_COUNT = 1
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+# The client address: the TCP peer, or behind the proxy the X-Forwarded-For
+# entry it appended; never a header a client wrote (client_address.py). Set
+# in both cases, so installing django-ipware later changes nothing.
+AXES_CLIENT_IP_CALLABLE = "example_project.client_address.client_address"
 
 ROOT_URLCONF = "example_project.urls"
 ASGI_APPLICATION = "example_project.asgi.application"
