@@ -27,7 +27,8 @@ __all__ = ["client_address"]
 
 def client_address(request: HttpRequest) -> str | None:
     peer: str | None = request.META.get("REMOTE_ADDR")
-    proxies: int = settings.PROXY_COUNT
+    # Unset: no proxy, the safe reading for a site that copies only this file.
+    proxies: int = getattr(settings, "PROXY_COUNT", 0)
     if not proxies:
         return peer
     forwarded = [
