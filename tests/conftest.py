@@ -128,12 +128,12 @@ def example_server(
     example_database: dict[str, str], example_static_root: str, tmp_path: Path
 ) -> Iterator[Callable[[dict[str, str]], ExampleServer]]:
     """Start the example project under uvicorn, as its container runs it,
-    with ``env`` plus a fresh database (``example_database``); every server
-    started is stopped at the end."""
+    on a fresh database (``example_database``) with ``env`` (which may
+    override how it is reached); every server started is stopped at the end."""
     servers: list[ExampleServer] = []
 
     def start(env: dict[str, str]) -> ExampleServer:
-        full_env = {**env, **example_database, "STATIC_ROOT": example_static_root}
+        full_env = {**example_database, **env, "STATIC_ROOT": example_static_root}
         server = ExampleServer(full_env, tmp_path / f"server-{len(servers)}")
         servers.append(server)
         server.start()

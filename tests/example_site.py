@@ -8,6 +8,7 @@ SQLite file, with only the environment variables the test names.
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import re
 import shutil
@@ -37,6 +38,7 @@ EXAMPLE_ENV_VARS = {
     "DB_CONN_MAX_AGE",
     "DB_HOST",
     "DB_POOL",
+    "DB_POOL_TIMEOUT",
     "DB_PORT",
     "DEBUG",
     "DJANGO_SETTINGS_MODULE",
@@ -205,8 +207,8 @@ class Visitor:
                 self.cookies[name] = morsel.value
         return Response(response.status, response.headers, content)
 
-    def get(self, path: str) -> Response:
-        return self.request("GET", path)
+    def get(self, path: str, timeout: float = 30) -> Response:
+        return self.request("GET", path, timeout=timeout)
 
     def post(self, path: str, fields: dict[str, str | bytes]) -> Response:
         """A form POST with the CSRF token (from an earlier GET's cookie);
@@ -214,6 +216,33 @@ class Visitor:
         token = self.cookies.get("csrftoken", "")
         body = urlencode({"csrfmiddlewaretoken": token, **fields}).encode()
         return self.request("POST", path, body)
+
+    def open_socket(
+        self, path: str = "/ws/products/", timeout: float = 30
+    ) -> tuple[int, dict[str, Any] | None]:
+        """A websocket handshake with this browser's cookies and Origin: the
+        status (101 when accepted) and the first frame the server sends."""
+        from websockets.exceptions import InvalidStatus
+        from websockets.sync.client import connect
+        from websockets.typing import Origin
+
+        headers = dict(self.headers)
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        try:
+            connection = connect(
+                f"ws://127.0.0.1:{self.server.port}{path}",
+                origin=Origin(self.origin),
+                additional_headers=headers,
+                proxy=None,
+                open_timeout=timeout,
+                source_address=(self.source, 0),
+            )
+        except InvalidStatus as refused:
+            return refused.response.status_code, None
+        with connection:
+            first: dict[str, Any] = json.loads(connection.recv(timeout=timeout))
+        return 101, first
 
     def log_in(
         self, username: str | bytes, password: str, path: str = "/accounts/login/"

@@ -15,8 +15,12 @@ from __future__ import annotations
 import datetime
 import os
 from pathlib import Path
+from typing import Any
 
+import django
 from django.core.exceptions import ImproperlyConfigured
+
+from shop_manager.pool_check import check_pooled_connection
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -143,6 +147,34 @@ TEMPLATES = [
     }
 ]
 
+
+def pool_options() -> dict[str, Any]:
+    """psycopg's pool, made to get over a database outage (docs/deployment.md,
+    "After a database outage")."""
+    # Django before 6.1 passes the pool's check itself (psycopg's, as
+    # CONN_HEALTH_CHECKS asks), which after an outage waits 0, 1, 2, 4 s
+    # between the four dead connections it finds: give it the time.
+    custom_check = django.VERSION >= (6, 1)
+    # Seconds a request waits for a healthy connection: it rides out a
+    # database restart shorter than this, and bounds how long a page takes
+    # to fail in a longer outage (psycopg's default, 30 s, made every page
+    # hang that long).
+    timeout = float(os.environ.get("DB_POOL_TIMEOUT", "5" if custom_check else "10"))
+    options: dict[str, Any] = {
+        "timeout": timeout,
+        # How long the pool retries one lost connection, backing off 1, 2,
+        # 4, ... s, before giving it up; a request that then finds no
+        # connection opens one at once. psycopg's default (5 minutes) kept
+        # the pool waiting out its backoff after the database was back, each
+        # request meanwhile failing after `timeout`.
+        "reconnect_timeout": timeout,
+    }
+    if custom_check:
+        # At the first dead connection, drop every dead one at once.
+        options["check"] = check_pooled_connection
+    return options
+
+
 if os.environ.get("POSTGRES_DB"):
     DATABASES = {
         "default": {
@@ -157,6 +189,13 @@ if os.environ.get("POSTGRES_DB"):
             # and a thread's kept connection is not reused by the next one
             # (benchmarks/README.md).
             "CONN_MAX_AGE": int(os.environ.get("DB_CONN_MAX_AGE", "0")),
+            # Check a kept connection before reusing it: without the pool, a
+            # `SELECT 1` before a thread's persistent connection's first
+            # query; with it, psycopg's check on every connection handed out
+            # (unless pool_options() names a better one). Otherwise a
+            # connection that died in a database outage is handed out after
+            # it, and its request fails.
+            "CONN_HEALTH_CHECKS": True,
         }
     }
     if env_flag("DB_POOL", True):
@@ -164,7 +203,7 @@ if os.environ.get("POSTGRES_DB"):
         # are reused across threads; without it every request and every
         # socket's database hop opens a new PostgreSQL connection, which made
         # 1,000 dashboards take 24 s instead of 5-7 s to connect.
-        DATABASES["default"]["OPTIONS"] = {"pool": True}
+        DATABASES["default"]["OPTIONS"] = {"pool": pool_options()}
         DATABASES["default"]["CONN_MAX_AGE"] = 0
 else:
     DATABASES = {
