@@ -1,8 +1,11 @@
-"""Run the example project's ``manage.py`` in a fresh interpreter.
+"""Run the example project's ``manage.py`` in a fresh interpreter, or serve
+it as its container does.
 
 The example project has its own settings (and apps the test settings do not
 install), so tests drive it as a host would: a subprocess on a throwaway
-SQLite file, with only the environment variables the test names.
+database (SQLite, or PostgreSQL through ``ExamplePostgres``), with only the
+environment variables the test names. ``ExampleServer`` runs it under the
+Dockerfile's uvicorn command; a ``Visitor`` is one browser talking to it.
 """
 
 from __future__ import annotations

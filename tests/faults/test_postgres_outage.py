@@ -37,9 +37,10 @@ MORE_THAN_IT_HELD = 8
 # Long enough for psycopg's pool, left to its defaults, to be backing off
 # for longer than a request waits (1, 2, 4, 8, 16 s between attempts).
 OUTAGE_SECONDS = 20
-# A page and a handshake during the outage, together: psycopg's default pool
-# timeout (30 s) made each wait that long; the example project's is 5 s.
-ANSWERED_WITHIN = 25
+# A page or a handshake during the outage: psycopg's default pool timeout
+# (30 s) made each wait that long; the example project's is 5 s (10 s before
+# Django 6.1).
+ANSWERED_WITHIN = 20
 
 
 @pytest.fixture
@@ -108,6 +109,7 @@ def test_after_an_outage_the_next_socket_and_page_work(served, postgres_proxy):
     assert_next_sockets_and_pages_work(staff)
 
 
+@pytest.mark.slow
 def test_during_an_outage_pages_and_sockets_fail_cleanly_then_work(
     served, postgres_proxy
 ):
@@ -126,8 +128,9 @@ def test_during_an_outage_pages_and_sockets_fail_cleanly_then_work(
     while time.monotonic() - cut_at < OUTAGE_SECONDS:
         started = time.monotonic()
         page = staff.get("/products/", timeout=60)
+        answered = time.monotonic()
         socket_status, _ = staff.open_socket(timeout=60)
-        slowest = max(slowest, time.monotonic() - started)
+        slowest = max(slowest, answered - started, time.monotonic() - answered)
         assert "Server Error (500)" in page.body, page.body[:500]
         for leak in ("Traceback", "OperationalError", "psycopg", "connection"):
             assert leak not in page.body
@@ -135,7 +138,7 @@ def test_during_an_outage_pages_and_sockets_fail_cleanly_then_work(
         time.sleep(1)  # Paces the requests; nothing waits on it.
     postgres_proxy.restore()
 
-    print(f"outage: {len(outage)} pages and sockets, slowest pair {slowest:.1f} s")
+    print(f"outage: {len(outage)} pages and sockets, slowest {slowest:.1f} s")
     assert set(outage) == {(500, 500)}
     assert slowest < ANSWERED_WITHIN
     assert_next_sockets_and_pages_work(staff)
