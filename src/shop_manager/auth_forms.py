@@ -51,7 +51,10 @@ class LoginAttemptMixin(_FormBase):
 
     def clean(self) -> dict[str, Any]:
         username = self.cleaned_data.get("username")
-        if username and not self.could_be_a_username(username):
+        password = self.cleaned_data.get("password")
+        # Only what AuthenticationForm would pass to authenticate() is an
+        # attempt: both fields filled in.
+        if username and password and not self.could_be_a_username(username):
             self.report_failed_login(username)
             raise self.get_invalid_login_error()
         return super().clean()
