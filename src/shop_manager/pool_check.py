@@ -5,9 +5,9 @@ but each still looks healthy until it is used. With Django's
 ``CONN_HEALTH_CHECKS`` the pool checks a connection before handing it out
 (psycopg's ``ConnectionPool.check_connection``) and, after each failed
 check, waits longer before the next: 0, 1, 2, 4, ... s. So with the default
-four connections idle in the pool, the first request after the outage waited
-7 s and got no connection within a 5 s pool timeout, a 500 page or a 500 on
-the dashboard's handshake. This check does the same test and, at the first
+four connections idle in the pool, the first request after the outage would
+wait 7 s, and within a 5 s pool timeout got no connection at all: a 500 page
+or a 500 on the dashboard's handshake. This check does the same test and, at the first
 dead connection, has the pool test all its idle ones at once, dropping the
 ones that died with it, so a request waits for one new connection at most.
 
