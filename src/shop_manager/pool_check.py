@@ -12,13 +12,13 @@ dead connection, has the pool test all its idle ones at once, dropping the
 ones that died with it, so a request waits for one new connection at most.
 
 Set it with Django 6.1 or later (earlier versions pass the pool's ``check``
-themselves and refuse another)::
+themselves and refuse another), as docs/deployment.md shows::
+
+    from shop_manager.pool_check import check_pooled_connection
 
     DATABASES["default"]["OPTIONS"] = {
-        "pool": {"check": "...", ...}
+        "pool": {"check": check_pooled_connection, "timeout": 5, ...}
     }
-
-as docs/deployment.md shows.
 """
 
 from __future__ import annotations
