@@ -22,7 +22,8 @@ from tests.e2e.support import RedisServer, redis_server_binary, require
 from tests.example_site import PRODUCTION_SECRET_KEY, ExampleServer, Visitor, shell
 from tests.faults.helpers import TcpProxy
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+# Redis is a redis-server of the test's own (example_redis), not the shared one.
+pytestmark = pytest.mark.postgres
 
 # Connection reuse, as the example project's DB_POOL and DB_CONN_MAX_AGE
 # choose it (docs/deployment.md, "PostgreSQL connection reuse").
