@@ -28,5 +28,8 @@ USER shop
 EXPOSE 8000
 # Migrations on start, then the server as PID 1 so `docker stop` reaches it.
 # With several replicas, migrate once as its own step instead: two replicas
-# applying the same migration at once can fail.
-CMD ["sh", "-c", "python manage.py migrate --noinput && exec uvicorn example_project.asgi:application --host 0.0.0.0 --port 8000 --ws websockets-sansio --ws-per-message-deflate false"]
+# applying the same migration at once can fail. --no-proxy-headers: uvicorn
+# would otherwise take the client address from X-Forwarded-For whenever the
+# peer is 127.0.0.1; which proxy header to trust is the settings' decision
+# alone (BEHIND_PROXY, PROXY_COUNT: docs/deployment.md).
+CMD ["sh", "-c", "python manage.py migrate --noinput && exec uvicorn example_project.asgi:application --host 0.0.0.0 --port 8000 --ws websockets-sansio --ws-per-message-deflate false --no-proxy-headers"]

@@ -17,6 +17,14 @@ from django.utils import translation
 from shop_manager import notifiers
 from shop_manager.models import Product
 from tests.helpers import services
+from tests.helpers.example_site import (
+    PRODUCTION_SECRET_KEY,
+    ExamplePostgres,
+    ExampleServer,
+    manage,
+    migrate,
+    migrated_copy,
+)
 
 TESTS = Path(__file__).parent
 # Folders whose tests form a suite, and the marker each suite's tests get.
@@ -62,6 +70,83 @@ def _services(request: pytest.FixtureRequest) -> None:
         services.require("PostgreSQL", services.postgres_address())
     if request.node.get_closest_marker("redis"):
         services.require("Redis", services.redis_address())
+
+
+@pytest.fixture(scope="session")
+def example_db_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example project's SQLite database, migrated once per run."""
+    return migrate(tmp_path_factory.mktemp("example") / "template.sqlite3")
+
+
+@pytest.fixture
+def example_db(example_db_template: Path, tmp_path: Path) -> str:
+    """A fresh migrated example-project database for one test."""
+    return str(migrated_copy(example_db_template, tmp_path / "db.sqlite3"))
+
+
+@pytest.fixture(scope="session")
+def example_postgres_template() -> Iterator[ExamplePostgres]:
+    """The example project's schema in a PostgreSQL database of its own,
+    migrated once per run and copied for each test; dropped at the end."""
+    server = ExamplePostgres.from_settings(settings.DATABASES["default"])
+    server.migrate_template()
+    try:
+        yield server
+    finally:
+        server.drop_template()
+
+
+@pytest.fixture
+def example_database(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[dict[str, str]]:
+    """The environment that points the example project at a fresh migrated
+    database on this env's backend: SQLite, or PostgreSQL (as production)
+    in the PostgreSQL envs."""
+    if settings.DB_BACKEND != "postgres":
+        template = request.getfixturevalue("example_db_template")
+        yield {"SQLITE_PATH": str(migrated_copy(template, tmp_path / "db.sqlite3"))}
+        return
+    server: ExamplePostgres = request.getfixturevalue("example_postgres_template")
+    with server.copy() as env:
+        yield env
+
+
+@pytest.fixture(scope="session")
+def example_static_root(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The example project's collected static files: with DEBUG off its pages
+    link the hashed names collectstatic writes, and fail without them."""
+    root = str(tmp_path_factory.mktemp("example-static"))
+    result = manage(
+        "collectstatic",
+        "--noinput",
+        DEBUG="false",
+        SECRET_KEY=PRODUCTION_SECRET_KEY,
+        STATIC_ROOT=root,
+    )
+    assert result.returncode == 0, result.stderr
+    return root
+
+
+@pytest.fixture
+def example_server(
+    example_database: dict[str, str], example_static_root: str, tmp_path: Path
+) -> Iterator[Callable[[dict[str, str]], ExampleServer]]:
+    """Start the example project under uvicorn, as its container runs it,
+    on a fresh database (``example_database``) with ``env`` (which may
+    override how it is reached); every server started is stopped at the end."""
+    servers: list[ExampleServer] = []
+
+    def start(env: dict[str, str]) -> ExampleServer:
+        full_env = {**example_database, **env, "STATIC_ROOT": example_static_root}
+        server = ExampleServer(full_env, tmp_path / f"server-{len(servers)}")
+        servers.append(server)
+        server.start()
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
 
 
 @pytest.fixture

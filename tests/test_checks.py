@@ -386,3 +386,65 @@ def test_w007_channels_not_installed(settings):
         app for app in settings.INSTALLED_APPS if app != "channels"
     ]
     assert check_ids() == {"shop_manager.W007"}
+
+
+POSTGRES = {"ENGINE": "django.db.backends.postgresql", "NAME": "shop"}
+
+
+@pytest.mark.parametrize(
+    "database",
+    [
+        {**POSTGRES, "OPTIONS": {"pool": True}},
+        {**POSTGRES, "OPTIONS": {"pool": {"min_size": 2}}},
+        {**POSTGRES, "CONN_MAX_AGE": 60},
+        {**POSTGRES, "CONN_MAX_AGE": None},
+        {**POSTGRES, "CONN_MAX_AGE": 60, "CONN_HEALTH_CHECKS": False},
+    ],
+    ids=["pool", "pool options", "persistent", "forever", "checks off"],
+)
+def test_w008_connections_reused_without_a_check(database):
+    """Connections kept for reuse and never checked: after a database
+    outage the dead ones are handed out again (pages and dashboard
+    handshakes answer 500)."""
+    from shop_manager.checks import _unchecked_reuse_warnings
+
+    warnings = _unchecked_reuse_warnings({"default": database})
+
+    assert [w.id for w in warnings] == ["shop_manager.W008"]
+    assert "DATABASES['default'] reuses connections" in warnings[0].msg
+
+
+@pytest.mark.parametrize(
+    "database",
+    [
+        POSTGRES,
+        {**POSTGRES, "CONN_MAX_AGE": 0},
+        {**POSTGRES, "CONN_MAX_AGE": 60, "CONN_HEALTH_CHECKS": True},
+        {**POSTGRES, "OPTIONS": {"pool": True}, "CONN_HEALTH_CHECKS": True},
+        {**POSTGRES, "OPTIONS": {"pool": {"check": print}}},
+        {**POSTGRES, "OPTIONS": {"pool": False}},
+        {"ENGINE": "django.db.backends.sqlite3", "CONN_MAX_AGE": 60},
+    ],
+    ids=[
+        "new each time",
+        "max age 0",
+        "checked",
+        "pool checked",
+        "pool's check",
+        "pool off",
+        "sqlite",
+    ],
+)
+def test_w008_quiet_when_no_connection_outlives_an_outage_unchecked(database):
+    from shop_manager.checks import _unchecked_reuse_warnings
+
+    assert _unchecked_reuse_warnings({"default": database}) == []
+
+
+def test_w008_is_registered():
+    database = {**POSTGRES, "CONN_MAX_AGE": 60}
+    with (
+        pytest.warns(UserWarning, match="Overriding setting DATABASES"),
+        override_settings(DATABASES={"default": database}),
+    ):
+        assert "shop_manager.W008" in check_ids()

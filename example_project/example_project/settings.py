@@ -15,8 +15,12 @@ from __future__ import annotations
 import datetime
 import os
 from pathlib import Path
+from typing import Any
 
+import django
 from django.core.exceptions import ImproperlyConfigured
+
+from shop_manager.pool_check import check_pooled_connection
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -53,10 +57,16 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 # production site is never plain HTTP by omission. `make demo` (DEBUG=true)
 # runs over http://127.0.0.1.
 HTTPS = env_flag("HTTPS", not DEBUG)
-# A reverse proxy terminates TLS and sets X-Forwarded-Proto/-For. Only set it
-# when the proxy overwrites those headers: clients can send them too.
+# A reverse proxy terminates TLS, overwrites X-Forwarded-Proto and appends the
+# address it saw to X-Forwarded-For. Only set it when every request comes
+# through the proxy: clients can send both headers too.
 BEHIND_PROXY = env_flag("BEHIND_PROXY", False)
+# How many proxies in a row append to X-Forwarded-For (a CDN in front of the
+# TLS proxy makes two); 0 without a proxy, when the header is never read.
+PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "1")) if BEHIND_PROXY else 0
 if BEHIND_PROXY:
+    if PROXY_COUNT < 1:
+        raise ImproperlyConfigured("PROXY_COUNT must be 1 or more with BEHIND_PROXY.")
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 if HTTPS:
     SECURE_SSL_REDIRECT = True
@@ -114,10 +124,10 @@ AXES_COOLOFF_TIME = datetime.timedelta(
 # office behind one NAT address.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-if BEHIND_PROXY:
-    # The client address is the proxy's X-Forwarded-For, not REMOTE_ADDR.
-    AXES_IPWARE_PROXY_COUNT = 1
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+# The client address: the TCP peer, or behind the proxy the X-Forwarded-For
+# entry it appended; never a header a client wrote (client_address.py). Set
+# in both cases, so installing django-ipware later changes nothing.
+AXES_CLIENT_IP_CALLABLE = "example_project.client_address.client_address"
 
 ROOT_URLCONF = "example_project.urls"
 ASGI_APPLICATION = "example_project.asgi.application"
@@ -137,6 +147,34 @@ TEMPLATES = [
     }
 ]
 
+
+def pool_options() -> dict[str, Any]:
+    """psycopg's pool, made to get over a database outage (docs/deployment.md,
+    "After a database outage")."""
+    # Django before 6.1 passes the pool's check itself (psycopg's, as
+    # CONN_HEALTH_CHECKS asks), which after an outage waits 0, 1, 2, 4 s
+    # between the four dead connections it finds: give it the time.
+    custom_check = django.VERSION >= (6, 1)
+    # Seconds a request waits for a healthy connection: it rides out a
+    # database restart shorter than this, and bounds how long a page takes
+    # to fail in a longer outage (psycopg's default, 30 s, made every page
+    # hang that long).
+    timeout = float(os.environ.get("DB_POOL_TIMEOUT", "5" if custom_check else "10"))
+    options: dict[str, Any] = {
+        "timeout": timeout,
+        # How long the pool retries one lost connection, backing off 1, 2,
+        # 4, ... s, before giving it up; a request that then finds no
+        # connection opens one at once. psycopg's default (5 minutes) kept
+        # the pool waiting out its backoff after the database was back, each
+        # request meanwhile failing after `timeout`.
+        "reconnect_timeout": timeout,
+    }
+    if custom_check:
+        # At the first dead connection, drop every dead one at once.
+        options["check"] = check_pooled_connection
+    return options
+
+
 if os.environ.get("POSTGRES_DB"):
     DATABASES = {
         "default": {
@@ -151,6 +189,13 @@ if os.environ.get("POSTGRES_DB"):
             # and a thread's kept connection is not reused by the next one
             # (benchmarks/README.md).
             "CONN_MAX_AGE": int(os.environ.get("DB_CONN_MAX_AGE", "0")),
+            # Check a kept connection before reusing it: without the pool, a
+            # `SELECT 1` before a thread's persistent connection's first
+            # query; with it, psycopg's check on every connection handed out
+            # (unless pool_options() names a better one). Otherwise a
+            # connection that died in a database outage is handed out after
+            # it, and its request fails.
+            "CONN_HEALTH_CHECKS": True,
         }
     }
     if env_flag("DB_POOL", True):
@@ -158,7 +203,7 @@ if os.environ.get("POSTGRES_DB"):
         # are reused across threads; without it every request and every
         # socket's database hop opens a new PostgreSQL connection, which made
         # 1,000 dashboards take 24 s instead of 5-7 s to connect.
-        DATABASES["default"]["OPTIONS"] = {"pool": True}
+        DATABASES["default"]["OPTIONS"] = {"pool": pool_options()}
         DATABASES["default"]["CONN_MAX_AGE"] = 0
 else:
     DATABASES = {

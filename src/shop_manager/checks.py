@@ -152,3 +152,45 @@ def check_dependencies(
         if name not in middleware
     )
     return errors
+
+
+@register(Tags.compatibility)
+def check_database_connection_reuse(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    return _unchecked_reuse_warnings(settings.DATABASES)
+
+
+def _unchecked_reuse_warnings(databases: dict[str, Any]) -> list[CheckMessage]:
+    """W008: a database whose connections are kept for reuse (psycopg's pool,
+    or CONN_MAX_AGE) without checking them before each reuse."""
+    warnings: list[CheckMessage] = []
+    for alias, database in databases.items():
+        if "sqlite3" in str(database.get("ENGINE", "")):
+            continue  # A file: its connections do not die with a server.
+        options = database.get("OPTIONS") or {}
+        pool = options.get("pool") if isinstance(options, dict) else None
+        pool_checks = isinstance(pool, dict) and pool.get("check") is not None
+        if pool:
+            reused_by = "psycopg's pool"
+            checked = pool_checks or database.get("CONN_HEALTH_CHECKS", False)
+        elif database.get("CONN_MAX_AGE", 0) != 0:
+            reused_by = "CONN_MAX_AGE"
+            checked = database.get("CONN_HEALTH_CHECKS", False)
+        else:
+            continue
+        if not checked:
+            warnings.append(
+                Warning(
+                    f"DATABASES[{alias!r}] reuses connections ({reused_by}) "
+                    "without checking them.",
+                    hint="After a database restart or outage, dead connections are "
+                    "handed out again: pages fail with 500, and so do dashboard "
+                    "handshakes (Channels' AuthMiddleware reads the session), until "
+                    "each has failed once. Set CONN_HEALTH_CHECKS = True; with the "
+                    'pool on Django 6.1+, also "check": shop_manager.pool_check.'
+                    "check_pooled_connection in its options (docs/deployment.md).",
+                    id="shop_manager.W008",
+                )
+            )
+    return warnings

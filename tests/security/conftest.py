@@ -1,14 +1,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from pathlib import Path
 
 import pytest
 import pytest_asyncio
 from channels.testing import WebsocketCommunicator
 from django.test import Client, override_settings
 
-from tests.helpers.example_site import migrate, migrated_copy
 from tests.helpers.layers import IN_MEMORY_LAYER, REDIS_LAYERS, channel_layers
 from tests.helpers.sockets import dashboard_socket
 
@@ -45,15 +43,3 @@ async def open_socket() -> AsyncIterator[OpenSocket]:
     yield open_for
     for socket in opened:
         await socket.disconnect()
-
-
-@pytest.fixture(scope="session")
-def example_db_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The example project's SQLite database, migrated once per run."""
-    return migrate(tmp_path_factory.mktemp("example") / "template.sqlite3")
-
-
-@pytest.fixture
-def example_db(example_db_template: Path, tmp_path: Path) -> str:
-    """A fresh migrated example-project database for one test."""
-    return str(migrated_copy(example_db_template, tmp_path / "db.sqlite3"))
