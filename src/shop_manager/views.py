@@ -15,12 +15,14 @@ from django.http import (
     HttpRequest,
     HttpResponse,
     HttpResponseBase,
+    HttpResponsePermanentRedirect,
     HttpResponseRedirect,
     QueryDict,
 )
 from django.shortcuts import get_object_or_404
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _
+from django.views import View
 from django.views.generic import (
     CreateView,
     DeleteView,
@@ -56,6 +58,7 @@ else:
     _SuccessMessageMixin = SuccessMessageMixin
 
 __all__ = [
+    "PermanentRedirectView",
     "ProductCreateView",
     "ProductDeleteView",
     "ProductDetailView",
@@ -325,3 +328,28 @@ class ProductDeleteView(PolicyMixin, _SuccessMessageMixin, _DeleteView):
     def get_success_message(self, cleaned_data: dict[str, Any]) -> str:
         # The deleted product, still in memory: the form has no fields.
         return _("Product “%(name)s” was deleted.") % {"name": self.object.name}
+
+
+class HttpResponsePermanentRedirectKeepingMethod(HttpResponsePermanentRedirect):
+    """308: like 301, but the browser repeats a POST as a POST (RFC 9110)."""
+
+    status_code = 308
+
+
+class PermanentRedirectView(View):
+    """Send a URL spelt the other way (``/products/<slug>/delete/``, with the
+    slash every other page has) to the named page, for good: 301 for a
+    GET or HEAD, 308 for anything else, so a submitted form keeps its method
+    and body. The query string goes along."""
+
+    pattern_name = ""
+
+    def dispatch(
+        self, request: HttpRequest, *args: Any, **kwargs: Any
+    ) -> HttpResponseBase:
+        url = reverse(self.pattern_name, args=args, kwargs=kwargs)
+        if query := request.META.get("QUERY_STRING", ""):
+            url = f"{url}?{query}"
+        if request.method in ("GET", "HEAD"):
+            return HttpResponsePermanentRedirect(url)
+        return HttpResponsePermanentRedirectKeepingMethod(url)
