@@ -13,6 +13,7 @@ from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
 from shop_manager.conf import DEFAULTS, SETTING_NAME, get_config, import_from_setting
+from shop_manager.money import InvalidCurrencyError, resolve_currency
 
 if TYPE_CHECKING:
     from shop_manager.notifiers import BaseNotifier
@@ -103,6 +104,7 @@ def check_settings(
             )
     errors.extend(_webhook_errors(config))
     errors.extend(_websocket_path_errors(config["WEBSOCKET_PATH"]))
+    errors.extend(_currency_errors(config["CURRENCY"]))
     login_required = config["LOGIN_REQUIRED"]
     if not isinstance(login_required, bool):
         errors.append(
@@ -151,6 +153,22 @@ def _webhook_errors(config: dict[str, Any]) -> list[CheckMessage]:
             )
         )
     return errors
+
+
+def _currency_errors(value: Any) -> list[CheckMessage]:
+    try:
+        resolve_currency(value)
+    except InvalidCurrencyError as exc:
+        return [
+            Error(
+                f"{SETTING_NAME}['CURRENCY'] {exc}.",
+                hint="Every page shows prices with it; e.g. {'CODE': 'EUR', "
+                "'SYMBOL': '€', 'FORMAT': '{amount} {symbol}'}, or None for plain "
+                "amounts (docs/configuration.md).",
+                id="shop_manager.E020",
+            )
+        ]
+    return []
 
 
 def _websocket_path_errors(path: Any) -> list[CheckMessage]:
