@@ -137,6 +137,23 @@ def test_code_acting_for_a_user_records_them(make_product, staff_user):
     assert (event.actor, event.actor_name) == (staff_user, "staff")
 
 
+def test_the_log_names_people_as_colleagues_know_them(make_product, staff_user):
+    """ "by Bea Brunner", not "by bbrunner": the full name when the user has
+    one (kept in the row, so it outlives the account), else the username."""
+    staff_user.first_name, staff_user.last_name = "Bea", "Brunner"
+    staff_user.save()
+    with acting_as(staff_user):
+        tea = make_product()
+    staff_user.first_name = staff_user.last_name = " "
+    with acting_as(staff_user):
+        tea.quantity += 1
+        tea.save()
+    names = list(
+        ProductEvent.objects.order_by("id").values_list("actor_name", flat=True)
+    )
+    assert names == ["Bea Brunner", "staff"]
+
+
 def test_a_deleted_products_event_keeps_its_name_and_slug(make_product):
     tea = make_product(name="Green Tea")
     pk = tea.pk
