@@ -16,6 +16,8 @@ from shop_manager.money import (
     format_price,
     resolve_currency,
 )
+from tests.page_text import plain
+from tests.products import product_form
 
 # run_checks() runs the database checks too.
 pytestmark = pytest.mark.django_db
@@ -122,3 +124,49 @@ def test_e020_names_what_is_wrong(settings, currency, says):
     assert says in message
     with pytest.raises(InvalidCurrencyError):
         resolve_currency(currency)
+
+
+# Where prices show -------------------------------------------------------------
+
+
+@pytest.fixture
+def euros(settings):
+    settings.SHOP_MANAGER = {"CURRENCY": EURO}
+
+
+def test_the_list_and_the_product_page_show_the_currency(
+    euros, staff_client, make_product
+):
+    tea = make_product(price=Decimal("1234.5"), cost_price=Decimal("2.40"))
+    listed = staff_client.get("/products/").text
+    assert '<span class="sm-price">1,234.50 €</span>' in listed
+    page = plain(staff_client.get(tea.get_absolute_url()).text)
+    assert "Price 1,234.50 €" in page
+    assert "Cost price 2.40 €" in page
+
+
+def test_the_history_and_the_dashboard_show_price_changes_with_it(
+    euros, staff_client, make_product
+):
+    tea = make_product(price=Decimal("3.50"))
+    assert (
+        staff_client.post(
+            tea.get_absolute_url(), product_form(tea, price="3.75")
+        ).status_code
+        == 302
+    )
+    history = plain(staff_client.get(tea.get_absolute_url()).text)
+    assert "Price: 3.50 € → 3.75 €" in history
+    dashboard = staff_client.get("/dashboard/products/").text
+    assert "Price: 3.50 € → 3.75 €" in plain(dashboard)
+    # What dashboard.js writes live rows with.
+    assert 'data-currency-format="{amount} €"' in dashboard
+    assert 'data-money-fields="price cost_price"' in dashboard
+
+
+def test_the_admin_list_shows_it(euros, admin_client, make_product):
+    make_product(price=Decimal("6.90"))
+    page = admin_client.get("/admin/shop_manager/product/").text
+    assert "6.90 €" in page
+    # Still sortable by price.
+    assert 'class="sortable column-price_shown"' in page

@@ -200,11 +200,28 @@ class ProductListView(PolicyMixin, _ListView):
                 ("modified", _("Last modified")),
             ],
         )
-        # Pagination links keep the current search, filters and sort.
+        # Pagination links keep the current search, filters and sort; the
+        # column headings' sort links keep the search and filters.
         kept = params.copy()
         kept.pop("page", None)
         context["query_string"] = kept.urlencode()
+        kept.pop("sort", None)
+        context["sort_query"] = kept.urlencode()
+        context["filtered"] = bool(
+            context["query"] or context["stock"] or context["expiry"]
+        )
+        context["empty_state"] = self.empty_state(context)
         return context
+
+    def empty_state(self, context: dict[str, Any]) -> str:
+        """What an empty page says: "no-products" when the shop has none,
+        "no-results" when a search or filter left none out of some; ""
+        when there is something to show. Asks the database only then."""
+        if context["paginator"].count:
+            return ""
+        if context["filtered"] and Product.objects.exists():
+            return "no-results"
+        return "no-products"
 
 
 class ProductDetailView(PolicyMixin, _DetailView):
@@ -241,6 +258,7 @@ class ProductDetailView(PolicyMixin, _DetailView):
             page[HISTORY_LENGTH - 1].pk if len(page) > HISTORY_LENGTH else None
         )
         context["history_paged"] = before is not None
+        context["default_low_stock_threshold"] = get_config()["LOW_STOCK_THRESHOLD"]
         return context
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:

@@ -18,6 +18,7 @@ from shop_manager.changelog.actors import acting_as
 from shop_manager.changelog.rendering import describe
 from shop_manager.changelog.writer import logged_value
 from shop_manager.models import Product, ProductEvent
+from tests.page_text import plain
 from tests.products import product_form
 
 LOCMEM = {
@@ -207,7 +208,7 @@ def test_the_detail_page_shows_the_products_history(client, make_product):
     assert [e["action"] for e in history] == ["updated", "created"]
     html = response.content.decode()
     assert 'id="sm-history-title"' in html
-    assert "quantity: 4 → 9" in html
+    assert "Quantity: 4 → 9" in plain(html)
 
 
 def test_log_created_after_bulk_create_logs_and_notifies(
