@@ -313,7 +313,11 @@ def load_catalogue(
     """
     today = timezone.localdate()
     taken = set(Product.objects.values_list("slug", flat=True))
-    skus = set(Product.objects.exclude(sku=None).values_list("sku", flat=True))
+    skus = {
+        sku
+        for sku in Product.objects.exclude(sku=None).values_list("sku", flat=True)
+        if sku is not None
+    }
     items = [item for item in CATALOGUE if item.sku not in skus][:count]
     final = [_product(item, today, taken) for item in items]
     if not actors or not final:
@@ -355,7 +359,7 @@ def _history(
         min(rng.expovariate(3 / span), span * 0.98) for _ in range(changes - recent)
     ]
     moments = sorted(now - datetime.timedelta(seconds=max(420.0, age)) for age in ages)
-    state = [
+    state: list[dict[str, Any]] = [
         {"quantity": p.quantity, "price": p.price, "expiry_date": p.expiry_date}
         for p in final
     ]

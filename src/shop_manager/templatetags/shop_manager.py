@@ -108,7 +108,7 @@ def sm_datetime(value: datetime.datetime | None) -> str:
 @register.filter
 def initials(name: str) -> str:
     """Up to two initials for an avatar: "Bea Brunner" → "BB", "staff" → "S"."""
-    words = _WORDS.findall(str(name or ""))
+    words: list[str] = _WORDS.findall(str(name or ""))
     if not words:
         return (str(name or "").strip()[:1] or "?").upper()
     letters = words[0][0] + (words[-1][0] if len(words) > 1 else "")
