@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,12 +53,12 @@ DEMO_LOGIN = ("staff", "staff-demo")
 
 @dataclass(frozen=True)
 class Shot:
-    """One page to photograph: ``path`` on the site, as ``user`` (or nobody),
-    after ``ready`` (a CSS selector, or a function of the page) shows it is
+    """One page to photograph: ``path`` on the site, logged in as the demo's
+    staff member (or not), once the CSS selector ``ready`` shows it is
     complete."""
 
     name: str
-    path: str | Callable[[str], str]
+    path: str
     ready: str
     logged_in: bool = True
 
@@ -181,8 +181,7 @@ def photograph(browser: Any, base: str, out: Path, shots: list[Shot]) -> list[Pa
                 if shot.logged_in and not signed_in:
                     log_in(page, base)
                     signed_in = True
-                path = shot.path(base) if callable(shot.path) else shot.path
-                page.goto(base + path)
+                page.goto(base + shot.path)
                 page.locator(shot.ready).first.wait_for()
                 # Fonts and the favicon settle; nothing animates mid-shot.
                 page.evaluate("document.fonts.ready")
