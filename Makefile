@@ -26,12 +26,15 @@ BIN := $(VENV)/bin
 MANAGE := cd example_project && DEBUG=$${DEBUG:-true} ../$(BIN)/python manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
-DEMO_PRODUCTS ?= 60
+# The demo catalogue has 45 products; more are made up (load_demo_data).
+DEMO_PRODUCTS ?= 45
 
 # `make bench BENCH_ARGS="--scenario idle"`: see benchmarks/README.md.
 BENCH_ARGS ?=
+# `make screenshots SCREENSHOT_ARGS="--only product-list"`: scripts/screenshots.py.
+SCREENSHOT_ARGS ?=
 
-.PHONY: help venv demo test bench bench-transfer bench-webhooks lint clean
+.PHONY: help venv demo test bench bench-transfer bench-webhooks lint screenshots clean
 
 help:
 	@echo "make demo   run the example project on http://$(HOST):$(PORT)/"
@@ -39,23 +42,33 @@ help:
 	@echo "make bench  optional: live engine vs a bare websocket server (PostgreSQL, redis-server)"
 	@echo "make bench-transfer  optional: CSV import of 10,000 rows, export of 100,000 (PostgreSQL)"
 	@echo "make bench-webhooks  optional: the webhook relay at 200 changes/s to 3 endpoints (PostgreSQL)"
+	@echo "make screenshots  refresh docs/images/ from the example project (Debian's /usr/bin/chromium)"
+	@echo "PORT=8001 and HOST=0.0.0.0 change where make demo listens."
 
+# What the demo needs: the package (with the extras the example project's
+# settings can switch on) and the example project's own apps (the `demo` group).
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
 		|| { echo "django-shop-manager needs Python >= 3.10 (set PYTHON=...)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[redis,postgres,daphne,webhooks]' whitenoise django-axes tox tox-uv ruff
+	$(BIN)/python -m pip install --quiet -e '.[redis,postgres,daphne,webhooks]' --group demo
 	touch $@
 
-venv: $(VENV)/.installed
+# What `make test` and `make lint` add: tox (which builds its own envs) and ruff.
+$(VENV)/.dev-installed: $(VENV)/.installed pyproject.toml
+	$(BIN)/python -m pip install --quiet tox tox-uv --group lint
+	touch $@
 
-demo: venv
+# A development venv: the demo's packages and the tools.
+venv: $(VENV)/.dev-installed
+
+demo: $(VENV)/.installed
 	$(MANAGE) migrate --noinput
-	$(MANAGE) load_demo_data --products $(DEMO_PRODUCTS) --if-empty
-	$(MANAGE) create_demo_users
+	$(MANAGE) load_demo_site --products $(DEMO_PRODUCTS)
 	@echo
 	@echo "  Open http://$(HOST):$(PORT)/products/ and log in at http://$(HOST):$(PORT)/accounts/login/"
+	@echo "  (another port: make demo PORT=8001)"
 	@echo
 	$(MANAGE) runserver $(HOST):$(PORT)
 
@@ -63,7 +76,7 @@ demo: venv
 # (tests/conftest.py); tox hides a passing env's output, so print them after.
 CASE_COUNTS := .tox/case-counts
 
-test: venv
+test: $(VENV)/.dev-installed
 	rm -rf $(CASE_COUNTS)
 	$(BIN)/tox run-parallel --parallel-no-spinner --parallel 2 $(TOX_ARGS); status=$$?; \
 	for f in $(CASE_COUNTS)/*.txt; do \
@@ -87,8 +100,17 @@ bench-transfer: venv
 bench-webhooks: venv
 	$(BIN)/python benchmarks/webhook_bench.py $(BENCH_ARGS)
 
-lint: venv
-	$(BIN)/python -m pip install --quiet --group lint
+# Every picture in docs/images/, desktop and phone, from the running example
+# project with its demo data; Playwright drives the system Chromium (it never
+# downloads a browser).
+$(VENV)/.e2e-installed: $(VENV)/.installed pyproject.toml
+	$(BIN)/python -m pip install --quiet --group e2e
+	touch $@
+
+screenshots: $(VENV)/.e2e-installed
+	$(BIN)/python scripts/screenshots.py $(SCREENSHOT_ARGS)
+
+lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports

@@ -157,7 +157,7 @@ def test_the_dashboard_renders_in_german(staff_client, staff_user):
     assert "die 2 neuesten Änderungen werden angezeigt" in html
     assert "Produkt „Tea“ wurde geändert" in html
     assert "Produkt „Tea“ wurde erstellt" in html
-    assert '<span class="sm-feed-action">geändert</span>' in html
+    assert '<span class="sm-feed-action">Geändert</span>' in html
     assert "von staff" in html
     assert "Ältere Änderungen laden" in html
     assert page_strings(html)["status"]["offline"] == (

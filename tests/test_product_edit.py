@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from shop_manager.forms import ProductForm
 from shop_manager.models import Product, ProductEvent
+from tests.helpers.page_text import plain
 
 pytestmark = pytest.mark.django_db
 
@@ -211,7 +212,10 @@ def test_edits_of_different_fields_list_their_change_and_keep_mine(
     assert choices_on(page) == {"quantity": ("9", "4", "9")}
     assert "changed by alice" in page.text
     assert "It was 4 when you started editing, and you left it so." in page.text
-    assert re.search(r"Your other changes, kept.*price: 3\.50 → 5\.00", page.text, re.S)
+    # Money with the site's currency (USD by default), labels capitalised.
+    assert re.search(
+        r"Your other changes, kept.*Price: \$3\.50 → \$5\.00", plain(page.text), re.S
+    )
     tea.refresh_from_db()
     assert (tea.quantity, tea.price) == (9, Decimal("3.50"))  # Nothing saved yet.
 

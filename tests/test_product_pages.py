@@ -12,6 +12,7 @@ from django.db import connection
 from django.utils import timezone
 
 from shop_manager.models import Product, ProductEvent
+from tests.helpers.page_text import plain
 from tests.helpers.products import product_form
 
 pytestmark = pytest.mark.django_db
@@ -327,10 +328,107 @@ def test_dashboard_queries_do_not_grow_with_the_log(
 ):
     tea = make_product()
     staff_client.get("/dashboard/products/")  # Warm caches.
-    # Session, user, the recent events, whether older ones exist.
-    with django_assert_max_num_queries(4):
+    # Session, user, the recent events, whether older ones exist, the tiles'
+    # counts (one aggregate) and the products needing attention (one page).
+    with django_assert_max_num_queries(6):
         staff_client.get("/dashboard/products/")
     log_quantity_changes(tea, 300)
-    with django_assert_max_num_queries(4):
+    Product.objects.bulk_create(
+        Product(name=f"P{n:03}", slug=f"p{n:03}", price=Decimal(1), quantity=n % 3)
+        for n in range(200)
+    )
+    with django_assert_max_num_queries(6):
         page = staff_client.get("/dashboard/products/")
     assert len(history_ids(page)) == 50
+
+
+# Empty states ---------------------------------------------------------------------
+
+
+def empty_state(response) -> str | None:
+    match = re.search(r'data-empty="([a-z-]+)"', response.text)
+    return match.group(1) if match else None
+
+
+def test_an_empty_shop_invites_staff_to_create_or_import(staff_client):
+    page = staff_client.get("/products/")
+    assert empty_state(page) == "no-products"
+    text = plain(page.text)
+    assert "No products yet" in text
+    assert 'href="/products/create/"' in page.text
+    assert 'href="/products/import/"' in page.text
+    # Nothing to search or export yet.
+    assert 'role="search"' not in page.text
+
+
+def test_an_empty_shop_tells_a_shopper_without_offering_what_they_may_not_do(
+    regular_client,
+):
+    page = regular_client.get("/products/")
+    assert empty_state(page) == "no-products"
+    assert "No products yet" in plain(page.text)
+    assert 'href="/products/create/"' not in page.text
+    assert 'href="/products/import/"' not in page.text
+
+
+def test_a_search_that_finds_nothing_says_so_and_offers_the_way_back(
+    staff_client, make_product
+):
+    make_product(name="Tea")
+    page = staff_client.get("/products/?q=saffron")
+    assert empty_state(page) == "no-results"
+    text = plain(page.text)
+    assert "No products match “saffron”" in text
+    assert "No products yet" not in text
+    assert "Clear search and filters" in text
+    # The search box still holds what was asked.
+    assert 'value="saffron"' in page.text
+
+
+def test_filters_that_leave_nothing_say_so(staff_client, make_product):
+    make_product(name="Tea", quantity=50)
+    page = staff_client.get("/products/?stock=low")
+    assert empty_state(page) == "no-results"
+    assert "No products match these filters" in plain(page.text)
+
+
+def test_a_search_in_an_empty_shop_says_the_shop_is_empty(staff_client):
+    page = staff_client.get("/products/?q=tea")
+    assert empty_state(page) == "no-products"
+    assert 'value="tea"' in page.text
+
+
+def test_a_page_with_products_shows_no_empty_state(client, make_product):
+    make_product()
+    assert empty_state(client.get("/products/")) is None
+
+
+# One way to write dates, badges where they belong ------------------------------
+
+
+def test_dates_and_badges_in_their_own_columns(client, make_product, settings):
+    settings.SHOP_MANAGER = {"EXPIRING_SOON_DAYS": 7}
+    soon = timezone.localdate() + datetime.timedelta(3)
+    make_product(name="Milk", quantity=0, expiry_date=soon)
+    page = client.get("/products/").text
+    quantity = re.search(
+        r'<td [^>]*class="sm-num sm-col-quantity">(.*?)</td>', page, re.S
+    )
+    expiry = re.search(r'<td [^>]*class="sm-col-expiry">(.*?)</td>', page, re.S)
+    assert quantity
+    assert expiry
+    assert "Out of stock" in quantity.group(1)
+    assert "Expiring soon" not in quantity.group(1)
+    assert "Expiring soon" in expiry.group(1)
+    assert f">{soon:%Y-%m-%d}</time>" in expiry.group(1)
+
+
+def test_column_headings_sort_and_keep_the_search(client, make_product):
+    make_product()
+    page = client.get("/products/?q=tea&sort=price").text
+    # Sorted by price now: its heading says so and offers the other way.
+    assert re.search(
+        r'<th scope="col" class="sm-num" aria-sort="ascending"><a href="\?q=tea&amp;sort=-price">',
+        page,
+    )
+    assert 'href="?q=tea&amp;sort=name"' in page

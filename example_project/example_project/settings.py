@@ -89,9 +89,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    # Above shop_manager: its login template (with the demo logins) is found
+    # first; and its create_demo_users and load_demo_site commands.
+    "example_project",
     "shop_manager",
     "axes",
-    "example_project",  # Its create_demo_users command.
 ]
 
 MIDDLEWARE = [
@@ -142,6 +144,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # The demo logins on the login page, with DEBUG on only.
+                "example_project.context_processors.demo_logins",
             ],
         },
     }
@@ -233,6 +237,8 @@ else:
 
 SHOP_MANAGER = {
     "PAGE_SIZE": 20,
+    # Prices on every page: "€6.90" (docs/configuration.md).
+    "CURRENCY": {"CODE": "EUR", "SYMBOL": "€"},
     # "LOGIN_REQUIRED": True,
     # "PERMISSION_POLICY": "shop_manager.permissions.ModelPermissionsPolicy",
     "NOTIFIERS": {

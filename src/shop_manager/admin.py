@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from shop_manager.changelog.actors import acting_as
 from shop_manager.changelog.rendering import describe, time_display
 from shop_manager.models import Product, ProductEvent
+from shop_manager.money import format_price
 from shop_manager.permissions import get_policy
 from shop_manager.readonly_admin import ReadOnlyAdminMixin
 from shop_manager.transfer.views import csv_download
@@ -59,7 +60,7 @@ class ProductAdmin(ActingUserMixin, _ProductAdminBase):
     list_display = [
         "name",
         "sku",
-        "price",
+        "price_shown",
         "quantity",
         "expiry_date",
         "supplier_number",
@@ -72,6 +73,11 @@ class ProductAdmin(ActingUserMixin, _ProductAdminBase):
     actions = ["export_csv"]
     # Adds "Import CSV" and "Export CSV" (the site's pages) to the object tools.
     change_list_template = "admin/shop_manager/product/change_list.html"
+
+    @admin.display(description=_("price"), ordering="price")
+    def price_shown(self, product: Product) -> str:
+        """With the site's currency, as the product pages show it."""
+        return format_price(product.price)
 
     @admin.action(description=_("Export selected products as CSV"))
     def export_csv(

@@ -19,6 +19,7 @@ from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
 from shop_manager.conf import DEFAULTS, SETTING_NAME, get_config, import_from_setting
+from shop_manager.money import InvalidCurrencyError, resolve_currency
 
 __all__ = [
     "check_dependencies",
@@ -114,6 +115,7 @@ def check_settings(
     except ImproperlyConfigured as exc:
         errors.append(Error(str(exc), id="shop_manager.E002"))
     errors.extend(whole_number_errors(INTEGER_SETTINGS))
+    errors.extend(_currency_errors(get_config()["CURRENCY"]))
     login_required = get_config()["LOGIN_REQUIRED"]
     if not isinstance(login_required, bool):
         errors.append(
@@ -126,6 +128,22 @@ def check_settings(
             )
         )
     return errors
+
+
+def _currency_errors(value: Any) -> list[CheckMessage]:
+    try:
+        resolve_currency(value)
+    except InvalidCurrencyError as exc:
+        return [
+            Error(
+                f"{SETTING_NAME}['CURRENCY'] {exc}.",
+                hint="Every page shows prices with it; e.g. {'CODE': 'EUR', "
+                "'SYMBOL': '€', 'FORMAT': '{amount} {symbol}'}, or None for plain "
+                "amounts (docs/configuration.md).",
+                id="shop_manager.E020",
+            )
+        ]
+    return []
 
 
 @register(Tags.compatibility)

@@ -33,6 +33,10 @@ DEFAULTS: dict[str, Any] = {
     "LOW_STOCK_THRESHOLD": 5,
     # Products expiring within this many days are flagged "expiring soon".
     "EXPIRING_SOON_DAYS": 30,
+    # How pages show prices: an ISO 4217 CODE, the SYMBOL people read and a
+    # FORMAT placing {symbol} (or {code}) around the {amount}; None shows
+    # plain amounts (shop_manager.money, docs/configuration.md).
+    "CURRENCY": {"CODE": "USD", "SYMBOL": "$", "FORMAT": "{symbol}{amount}"},
     # Where committed product events go; aliases like CHANNEL_LAYERS.
     "NOTIFIERS": {
         "default": {"BACKEND": "shop_manager.live.notifier.ChannelLayerNotifier"},

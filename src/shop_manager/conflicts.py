@@ -18,6 +18,7 @@ from shop_manager.changelog.rendering import field_label, show_value
 from shop_manager.changelog.writer import logged_value
 from shop_manager.forms import ProductForm, input_text
 from shop_manager.models import Product, ProductEvent
+from shop_manager.money import MONEY_FIELDS, format_price
 
 __all__ = ["FieldChoice", "KeptChange", "StaleEdit", "find_conflict"]
 
@@ -87,7 +88,7 @@ def find_conflict(form: ProductForm, current: Product) -> StaleEdit:
         if name not in theirs or theirs[name][0] == now:
             # Nobody else changed it (or they changed it back): the user's.
             kept.append(
-                KeptChange(field_label(name), show_value(now), show_value(mine))
+                KeptChange(field_label(name), display(name, now), display(name, mine))
             )
             continue
         before, who = theirs[name]
@@ -97,9 +98,9 @@ def find_conflict(form: ProductForm, current: Product) -> StaleEdit:
                 label=field_label(name),
                 theirs=input_text(getattr(current, name)),
                 mine=input_text(form[name].value()),
-                started_display=show_value(before),
-                theirs_display=show_value(now),
-                mine_display=show_value(mine),
+                started_display=display(name, before),
+                theirs_display=display(name, now),
+                mine_display=display(name, mine),
                 changed_by=who,
                 you_changed=mine != before,
             )
@@ -125,3 +126,8 @@ def their_changes(
             if who and who not in actors:
                 actors.append(who)
     return changes
+
+
+def display(field: str, value: Any) -> str:
+    """A logged value for reading: money with the site's currency."""
+    return format_price(value) if field in MONEY_FIELDS else show_value(value)

@@ -51,4 +51,9 @@ urlpatterns = [
         views.ProductDeleteView.as_view(),
         name="product-delete",
     ),
+    # The slash every other page's URL ends with: the same page, redirected.
+    path(
+        "products/<uslug:slug>/delete/",
+        views.PermanentRedirectView.as_view(pattern_name="shop_manager:product-delete"),
+    ),
 ]

@@ -15,12 +15,14 @@ from django.http import (
     HttpRequest,
     HttpResponse,
     HttpResponseBase,
+    HttpResponsePermanentRedirect,
     HttpResponseRedirect,
     QueryDict,
 )
 from django.shortcuts import get_object_or_404
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _
+from django.views import View
 from django.views.generic import (
     CreateView,
     DeleteView,
@@ -55,6 +57,7 @@ else:
     _SuccessMessageMixin = SuccessMessageMixin
 
 __all__ = [
+    "PermanentRedirectView",
     "ProductCreateView",
     "ProductDeleteView",
     "ProductDetailView",
@@ -128,11 +131,28 @@ class ProductListView(PolicyMixin, _ListView):
                 ("modified", _("Last modified")),
             ],
         )
-        # Pagination links keep the current search, filters and sort.
+        # Pagination links keep the current search, filters and sort; the
+        # column headings' sort links keep the search and filters.
         kept = params.copy()
         kept.pop("page", None)
         context["query_string"] = kept.urlencode()
+        kept.pop("sort", None)
+        context["sort_query"] = kept.urlencode()
+        context["filtered"] = bool(
+            context["query"] or context["stock"] or context["expiry"]
+        )
+        context["empty_state"] = self.empty_state(context)
         return context
+
+    def empty_state(self, context: dict[str, Any]) -> str:
+        """What an empty page says: "no-products" when the shop has none,
+        "no-results" when a search or filter left none out of some; ""
+        when there is something to show. Asks the database only then."""
+        if context["paginator"].count:
+            return ""
+        if context["filtered"] and Product.objects.exists():
+            return "no-results"
+        return "no-products"
 
 
 class ProductDetailView(PolicyMixin, _DetailView):
@@ -169,6 +189,7 @@ class ProductDetailView(PolicyMixin, _DetailView):
             page[HISTORY_LENGTH - 1].pk if len(page) > HISTORY_LENGTH else None
         )
         context["history_paged"] = before is not None
+        context["default_low_stock_threshold"] = get_config()["LOW_STOCK_THRESHOLD"]
         return context
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
@@ -256,3 +277,28 @@ class ProductDeleteView(PolicyMixin, _SuccessMessageMixin, _DeleteView):
     def get_success_message(self, cleaned_data: dict[str, Any]) -> str:
         # The deleted product, still in memory: the form has no fields.
         return _("Product “%(name)s” was deleted.") % {"name": self.object.name}
+
+
+class HttpResponsePermanentRedirectKeepingMethod(HttpResponsePermanentRedirect):
+    """308: like 301, but the browser repeats a POST as a POST (RFC 9110)."""
+
+    status_code = 308
+
+
+class PermanentRedirectView(View):
+    """Send a URL spelt the other way (``/products/<slug>/delete/``, with the
+    slash every other page has) to the named page, for good: 301 for a
+    GET or HEAD, 308 for anything else, so a submitted form keeps its method
+    and body. The query string goes along."""
+
+    pattern_name = ""
+
+    def dispatch(
+        self, request: HttpRequest, *args: Any, **kwargs: Any
+    ) -> HttpResponseBase:
+        url = reverse(self.pattern_name, args=args, kwargs=kwargs)
+        if query := request.META.get("QUERY_STRING", ""):
+            url = f"{url}?{query}"
+        if request.method in ("GET", "HEAD"):
+            return HttpResponsePermanentRedirect(url)
+        return HttpResponsePermanentRedirectKeepingMethod(url)

@@ -17,6 +17,7 @@ from shop_manager.changelog.actors import acting_as
 from shop_manager.changelog.rendering import describe
 from shop_manager.changelog.writer import logged_value
 from shop_manager.models import Product, ProductEvent
+from tests.helpers.page_text import plain
 from tests.helpers.products import product_form
 
 LOCMEM = {
@@ -128,6 +129,23 @@ def test_code_acting_for_a_user_records_them(make_product, staff_user):
     assert (event.actor, event.actor_name) == (staff_user, "staff")
 
 
+def test_the_log_names_people_as_colleagues_know_them(make_product, staff_user):
+    """ "by Bea Brunner", not "by bbrunner": the full name when the user has
+    one (kept in the row, so it outlives the account), else the username."""
+    staff_user.first_name, staff_user.last_name = "Bea", "Brunner"
+    staff_user.save()
+    with acting_as(staff_user):
+        tea = make_product()
+    staff_user.first_name = staff_user.last_name = " "
+    with acting_as(staff_user):
+        tea.quantity += 1
+        tea.save()
+    names = list(
+        ProductEvent.objects.order_by("id").values_list("actor_name", flat=True)
+    )
+    assert names == ["Bea Brunner", "staff"]
+
+
 def test_a_deleted_products_event_keeps_its_name_and_slug(make_product):
     tea = make_product(name="Green Tea")
     pk = tea.pk
@@ -181,7 +199,7 @@ def test_the_detail_page_shows_the_products_history(client, make_product):
     assert [e["action"] for e in history] == ["updated", "created"]
     html = response.content.decode()
     assert 'id="sm-history-title"' in html
-    assert "quantity: 4 → 9" in html
+    assert "Quantity: 4 → 9" in plain(html)
 
 
 def test_log_created_after_bulk_create_logs_and_notifies(

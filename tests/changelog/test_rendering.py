@@ -11,6 +11,7 @@ import pytest
 
 from shop_manager.changelog.rendering import describe, event_payload
 from shop_manager.models import Product, ProductEvent
+from tests.helpers.page_text import plain
 
 pytestmark = pytest.mark.django_db
 
@@ -72,6 +73,11 @@ def parts(row: str) -> tuple[str, str]:
     return time.group(0), " ".join(changes.group(0).split())
 
 
+def change_lines(changes: str) -> list[str]:
+    """Each change of a row's list as a reader sees it."""
+    return [plain(line) for line in re.findall(r"<li>.*?</li>", changes)]
+
+
 def test_history_dashboard_and_admin_show_an_event_alike(
     updated_tea, staff_client, admin_client
 ):
@@ -84,8 +90,10 @@ def test_history_dashboard_and_admin_show_an_event_alike(
     assert on_history == on_dashboard
     time, changes = on_history
     assert time == f'<time datetime="2026-01-02T03:04:00+00:00">{SHOWN_AT}</time>'
-    assert "<li>SKU: — → T-1</li>" in changes
-    assert "<li>low-stock threshold: — → 5</li>" in changes
+    # Each label capitalised; the old value struck through, the new one marked.
+    assert change_lines(changes) == ["SKU: — → T-1", "Low-stock threshold: — → 5"]
+    assert '<del class="sm-diff-old">—</del>' in changes
+    assert '<ins class="sm-diff-new">T-1</ins>' in changes
 
     admin = admin_client.get("/admin/shop_manager/productevent/").text
     assert time in admin
@@ -105,6 +113,6 @@ def test_the_history_is_bounded_and_costs_no_query_per_row(
     rows = re.findall(r'<li class="sm-feed-item"', page.text)
     assert len(rows) == 20
     # Newest first, each with the field's label.
-    assert "quantity: 28 → 29" in rendered_event(
-        page.text, ProductEvent.objects.latest("id").pk
+    assert "Quantity: 28 → 29" in plain(
+        rendered_event(page.text, ProductEvent.objects.latest("id").pk)
     )

@@ -62,12 +62,12 @@ def test_staff_sees_changes_made_elsewhere_live_and_filters_them(
 
     updated = dashboard.row(off_main_thread(latest_event_id))
     expect(updated).to_contain_text("Product “Tea” was updated")
-    expect(updated).to_contain_text("quantity: 4 → 9")
+    expect(updated).to_contain_text("Quantity: 4 → 9")
     # The diff is listed once, not repeated in the headline.
     expect(updated.get_by_text("4 → 9")).to_have_count(1)
     expect(updated).to_contain_text("by staff")
     # Newest first.
-    expect(dashboard.feed.locator("> li").first).to_contain_text("quantity: 4 → 9")
+    expect(dashboard.feed.locator("> li").first).to_contain_text("Quantity: 4 → 9")
 
     dashboard.page.get_by_label("Updated").uncheck()
     expect(updated).to_be_hidden()
@@ -85,7 +85,7 @@ def test_staff_sees_changes_made_elsewhere_live_and_filters_them(
 
     dashboard.page.get_by_label("Updated").check()
     expect(updated).to_be_visible()
-    expect(later).to_contain_text("quantity: 9 → 12")
+    expect(later).to_contain_text("Quantity: 9 → 12")
     expect(later).to_be_visible()
     expect(created).to_be_hidden()
     assert dashboard.errors == []
@@ -128,12 +128,12 @@ def test_change_made_while_the_server_was_down_appears_once(start_servers, dashb
 
     server.start()  # Same port: where the page reconnects.
     expect(dashboard.status).to_have_text("Live", timeout=RECOVERY_MS)
-    expect(missed).to_contain_text("quantity: 9 → 12")
+    expect(missed).to_contain_text("Quantity: 9 → 12")
 
     # Once the next live change is shown, any duplicate would be too.
     next_id = set_quantity(tea, 13)
-    expect(dashboard.row(next_id)).to_contain_text("quantity: 12 → 13")
-    expect(dashboard.feed.get_by_text("quantity: 9 → 12")).to_have_count(1)
+    expect(dashboard.row(next_id)).to_contain_text("Quantity: 12 → 13")
+    expect(dashboard.feed.get_by_text("Quantity: 9 → 12")).to_have_count(1)
     # Every change once, newest first: nothing replayed twice.
     rows = dashboard.feed.locator("> li")
     expect(rows).to_have_count(3)
@@ -163,11 +163,11 @@ def test_change_saved_while_redis_was_down_reaches_the_dashboard(
     assert saved.quantity == 9
 
     private_redis.start()  # Same port.
-    missed = dashboard.feed.locator("> li", has_text="quantity: 4 → 9")
+    missed = dashboard.feed.locator("> li", has_text="Quantity: 4 → 9")
     expect(missed).to_be_visible(timeout=RECOVERY_MS)
     expect(dashboard.status).to_have_text("Live", timeout=RECOVERY_MS)
     # And live delivery works again, not only the replay.
-    expect(dashboard.row(set_quantity(tea, 10))).to_contain_text("quantity: 9 → 10")
+    expect(dashboard.row(set_quantity(tea, 10))).to_contain_text("Quantity: 9 → 10")
     expect(missed).to_have_count(1)
     assert dashboard.errors == []
 

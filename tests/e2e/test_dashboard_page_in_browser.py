@@ -139,7 +139,7 @@ def test_the_dashboard_speaks_the_browsers_language(start_servers, browser):
         expect(status).to_have_text("Verbunden")
         created = page.locator("[data-feed] > li").first
         expect(created).to_contain_text("Produkt „Tea“ wurde erstellt")
-        expect(created.locator(".sm-feed-action")).to_have_text("erstellt")
+        expect(created.locator(".sm-feed-action")).to_have_text("Erstellt")
         expect(created).to_contain_text("von niemandem (System)")
 
         def update() -> int:
@@ -149,7 +149,7 @@ def test_the_dashboard_speaks_the_browsers_language(start_servers, browser):
 
         updated = page.locator(f'[data-feed] > li[data-id="{off_main_thread(update)}"]')
         expect(updated).to_contain_text("Produkt „Tea“ wurde geändert")
-        expect(updated.locator(".sm-feed-action")).to_have_text("geändert")
+        expect(updated.locator(".sm-feed-action")).to_have_text("Geändert")
         # The live frame is worded in the site's language (English here); the
         # script words the change in the page's, and dates it as pages do.
         expect(updated.locator(".sm-feed-changes")).to_have_text("Menge: 4 → 9")

@@ -1,20 +1,23 @@
-"""Every page as a person sees it in Chromium: it fits a phone and passes an
-automated accessibility check (axe-core)."""
+"""Every page as a person sees it in Chromium, on a desktop (1280 px) and a
+phone (390 px): it fits the screen, its navigation folds on the phone, and it
+passes an automated accessibility check (axe-core) in light and dark."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from shop_manager.models import Product
-from tests.helpers.servers import DashboardPage, off_main_thread
+from tests.helpers.servers import off_main_thread
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
+DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
+VIEWPORTS = {"desktop": DESKTOP, "phone": PHONE}
 # A name long enough to overflow any fixed-width layout.
 LONG_NAME = "Organic first-flush Darjeeling single-estate loose-leaf tea " * 2
 
@@ -37,16 +40,52 @@ def products() -> list[Product]:
 
 
 @pytest.fixture
-def staff_page(browser: Any, start_servers: Any) -> Iterator[tuple[Any, str]]:
+def regular(django_user_model: Any) -> Any:
+    return off_main_thread(
+        lambda: django_user_model.objects.create_user(
+            username="shopper", password="shopper-pass"
+        )
+    )
+
+
+@pytest.fixture
+def open_page(
+    browser: Any, start_servers: Any
+) -> Iterator[Callable[..., tuple[Any, str]]]:
+    """``open_page(viewport, user=("staff", "staff-pass"), dark=False)``: a
+    logged-in (or, with ``user=None``, anonymous) tab and the server's URL."""
     (server,) = start_servers("a")
-    context = browser.new_context(viewport=PHONE)
-    context.set_default_timeout(10_000)
-    page = DashboardPage(context.new_page())
-    page.log_in(server, "staff", "staff-pass")
+    contexts: list[Any] = []
+
+    def open_(
+        viewport: dict[str, int],
+        user: tuple[str, str] | None = ("staff", "staff-pass"),
+        dark: bool = False,
+    ) -> tuple[Any, str]:
+        context = browser.new_context(
+            viewport=viewport, color_scheme="dark" if dark else "light"
+        )
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        page = context.new_page()
+        if user is not None:
+            page.goto(f"{server.url}/accounts/login/?next=/products/")
+            page.get_by_label("Username").fill(user[0])
+            page.get_by_label("Password").fill(user[1])
+            page.get_by_role("button", name="Log in").click()
+            page.wait_for_url(f"{server.url}/products/")
+        return page, server.url
+
     try:
-        yield page.page, server.url
+        yield open_
     finally:
-        context.close()
+        for context in contexts:
+            context.close()
+
+
+@pytest.fixture
+def staff_page(open_page: Any) -> tuple[Any, str]:
+    return open_page(PHONE)  # type: ignore[no-any-return]
 
 
 def staff_paths(products: list[Product]) -> list[str]:
@@ -54,12 +93,23 @@ def staff_paths(products: list[Product]) -> list[str]:
     return [
         "/products/",
         "/products/?q=tea&sort=-price",
+        "/products/?q=no-such-product",
         long.get_absolute_url(),
         f"{long.get_absolute_url()}edit/",
         "/products/create/",
         f"{long.get_absolute_url()}delete",
+        "/products/import/",
         "/dashboard/products/",
     ]
+
+
+def violations(page: Any) -> dict[str, Any]:
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    if not results.violations_count:
+        return {}
+    return {"violations": results.generate_snapshot()}
 
 
 def test_every_page_fits_a_phone_without_scrolling_sideways(staff_page, products):
@@ -84,20 +134,70 @@ def test_the_product_list_shows_each_value_with_its_label_on_a_phone(
         "cell => getComputedStyle(cell, '::before').content"
     )
     assert label == '"Price"'
+    expect(row.locator("td[data-label='Price']")).to_contain_text("$1,234,567.89")
 
 
-def test_pages_pass_axe_core(staff_page, products):
-    from axe_playwright_python.sync_playwright import Axe
+@pytest.mark.parametrize("viewport", VIEWPORTS.values(), ids=VIEWPORTS.keys())
+def test_every_page_passes_axe_core(open_page, products, regular, viewport):
+    """Staff's pages, the login page and the refusal a shopper gets, at both
+    widths: no accessibility violation of any impact."""
+    found = {}
+    page, base = open_page(viewport, user=None)
+    page.goto(base + "/accounts/login/")
+    found["/accounts/login/"] = violations(page)
+    page, base = open_page(viewport)
+    for path in staff_paths(products):
+        page.goto(base + path)
+        if path.startswith("/dashboard/"):
+            from playwright.sync_api import expect
 
-    page, base = staff_page
-    axe = Axe()
+            expect(page.locator("[data-connection]")).to_have_text("Live")
+        found[path] = violations(page)
+    page, base = open_page(viewport, user=("shopper", "shopper-pass"))
+    assert page.goto(base + "/products/create/").status == 403
+    found["403"] = violations(page)
+    found = {path: result for path, result in found.items() if result}
+    assert not found, found
+
+
+def test_dark_pages_keep_their_contrast(open_page, products):
+    """The dark palette (prefers-color-scheme) meets the same contrast rules."""
+    page, base = open_page(DESKTOP, dark=True)
     found = {}
     for path in staff_paths(products):
         page.goto(base + path)
-        results = axe.run(page)
-        if results.violations_count:
-            found[path] = results.generate_snapshot()
+        assert page.evaluate("matchMedia('(prefers-color-scheme: dark)').matches")
+        found[path] = violations(page)
+    found = {path: result for path, result in found.items() if result}
     assert not found, found
+
+
+def test_the_phone_menu_folds_and_unfolds(open_page, products):
+    """On a phone the links hide behind "Menu" (a button that says whether it
+    is open); Escape closes it again, focus back on the button. On a desktop
+    there is no button, just the links."""
+    from playwright.sync_api import expect
+
+    page, base = open_page(PHONE)
+    page.goto(base + "/products/")
+    menu = page.get_by_role("button", name="Menu")
+    dashboard_link = page.get_by_role("link", name="Live dashboard")
+    expect(menu).to_have_attribute("aria-expanded", "false")
+    expect(dashboard_link).to_be_hidden()
+    menu.click()
+    expect(menu).to_have_attribute("aria-expanded", "true")
+    expect(dashboard_link).to_be_visible()
+    found = violations(page)
+    assert not found, found
+    dashboard_link.focus()
+    page.keyboard.press("Escape")
+    expect(dashboard_link).to_be_hidden()
+    expect(menu).to_be_focused()
+
+    page, base = open_page(DESKTOP)
+    page.goto(base + "/products/")
+    expect(page.get_by_role("button", name="Menu")).to_be_hidden()
+    expect(page.get_by_role("link", name="Live dashboard")).to_be_visible()
 
 
 def test_form_fields_are_outlined_with_enough_contrast(staff_page, products):
@@ -130,7 +230,6 @@ def test_the_conflict_page_passes_axe_and_saves_the_chosen_value(staff_page, pro
     """In a browser: someone else changes the quantity while I edit the price;
     the conflict page (checked by axe) offers their quantity, preselected, and
     saving keeps both changes."""
-    from axe_playwright_python.sync_playwright import Axe
     from playwright.sync_api import expect
 
     page, base = staff_page
@@ -151,8 +250,8 @@ def test_the_conflict_page_passes_axe_and_saves_the_chosen_value(staff_page, pro
     )
     quantity = page.get_by_role("group", name="Quantity")
     expect(quantity.get_by_role("radio", name="Take theirs")).to_be_checked()
-    results = Axe().run(page)
-    assert not results.violations_count, results.generate_snapshot()
+    found = violations(page)
+    assert not found, found
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
     page.get_by_role("button", name="Save with these choices").click()

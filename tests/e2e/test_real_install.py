@@ -46,7 +46,7 @@ from tests.helpers.servers import (
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-EXTRAS = "redis,postgres,daphne"
+EXTRAS = "redis,postgres,daphne,webhooks"
 PRODUCTION_BLOCK = "# mysite/settings.py: production"
 SERVICES_BLOCK = "# mysite/settings.py: services"
 PASSWORD = "a-long-staff-password-for-the-test"

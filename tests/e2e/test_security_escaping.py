@@ -61,7 +61,7 @@ def test_hostile_names_on_the_live_dashboard_run_no_script(start_servers, dashbo
     for name in HOSTILE_NAMES:  # Live, over the socket.
         rows[create(name)] = f"Product “{name}” was created"
     renamed = "</b><i>renamed</i>"
-    rows[rename(HOSTILE_NAMES[0], renamed)] = f"name: {HOSTILE_NAMES[0]} → {renamed}"
+    rows[rename(HOSTILE_NAMES[0], renamed)] = f"Name: {HOSTILE_NAMES[0]} → {renamed}"
 
     def assert_shown_and_inert() -> None:
         for event_id, text in rows.items():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html as html_lib
 import json
 import re
 from decimal import Decimal
@@ -10,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from shop_manager.models import Product, ProductEvent
+from tests.helpers.page_text import plain
 
 pytestmark = pytest.mark.django_db
 
@@ -96,11 +96,6 @@ def test_the_nav_hides_the_dashboard_from_regular_users(regular_client):
 # Before (or without) the script ---------------------------------------------
 
 
-def plain(fragment: str) -> str:
-    """What a reader sees of an HTML fragment: tags dropped, spaces collapsed."""
-    return html_lib.unescape(" ".join(re.sub(r"<[^>]+>", " ", fragment).split()))
-
-
 def feed_rows(html: str) -> list[str]:
     """The server-rendered rows of the feed, newest first, as text."""
     feed = re.search(r"<ol [^>]*data-feed[^>]*>(.*?)</ol>", html, re.S)
@@ -139,14 +134,14 @@ def test_without_javascript_the_page_shows_recent_changes_and_says_so(
     assert "Connecting" not in re.sub(r"<script.*?</script>", "", html, flags=re.S)
     rows = feed_rows(html)
     assert [row.split()[0] for row in rows] == [
-        "deleted",
-        "created",
-        "updated",
-        "created",
+        "Deleted",
+        "Created",
+        "Updated",
+        "Created",
     ]
     assert "by staff" in rows[0]
     assert rows[0].endswith("Product “Jam” was deleted")
-    assert rows[2].endswith("Product “Tea” was updated quantity: 4 → 9")
+    assert rows[2].endswith("Product “Tea” was updated Quantity: 4 → 9")
     assert '<a href="/products/tea/">Product “Tea” was updated</a>' in html
     assert re.search(r"<p [^>]*data-feed-empty[^>]* hidden>", html)
 

@@ -95,3 +95,76 @@ def test_demo_users_are_refused_when_debug_is_off(example_db):
         "staff None None",
         "shopper None None",
     ]
+
+
+# Prints the login page's status, then whether it lists the demo logins.
+LOGIN_PAGE = """
+from django.test import Client
+page = Client().get("/accounts/login/", secure=True)
+html = page.content.decode()
+print(page.status_code, "Demo logins" in html, "staff-demo" in html, "Bea Brunner" in html)
+"""
+
+
+def test_the_demo_users_have_names_and_colleagues(example_db):
+    """The demo history is made by people with names; Bea's two colleagues
+    appear in it but cannot log in."""
+    result = manage("create_demo_users", DEBUG="true", SQLITE_PATH=example_db)
+    assert result.returncode == 0, result.stderr
+    assert "staff / staff-demo  (Bea Brunner" in result.stdout
+    code = (
+        "from django.contrib.auth import get_user_model\n"
+        "for u in get_user_model().objects.order_by('username'):\n"
+        "    print(u.username, u.get_full_name(), u.is_staff, u.has_usable_password())"
+    )
+    assert shell(code, DEBUG="true", SQLITE_PATH=example_db).splitlines() == [
+        "carlos Carlos Díaz True False",
+        "mia Mia Keller True False",
+        "shopper Sam Fischer False True",
+        "staff Bea Brunner True True",
+    ]
+
+
+def test_the_login_page_lists_the_demo_logins_on_a_development_site(example_db):
+    env = {"DEBUG": "true", "SQLITE_PATH": example_db, "ALLOWED_HOSTS": "testserver"}
+    assert shell(LOGIN_PAGE, **env).split() == ["200", "True", "True", "True"]
+
+
+def test_a_production_login_page_never_shows_demo_passwords(example_db, tmp_path):
+    """Attack: read working credentials off a production site's login page.
+    Safe: with DEBUG off the page has no demo logins at all (the example
+    project's login template adds them only from its DEBUG-only context)."""
+    env = {
+        "DEBUG": "false",
+        "SECRET_KEY": PRODUCTION_SECRET_KEY,
+        "ALLOWED_HOSTS": "testserver",
+        "SQLITE_PATH": example_db,
+        "STATIC_ROOT": str(tmp_path / "static"),
+    }
+    collected = manage("collectstatic", "--noinput", **env)
+    assert collected.returncode == 0, collected.stderr
+    assert shell(LOGIN_PAGE, **env).split() == ["200", "False", "False", "False"]
+
+
+def test_the_demo_site_loads_users_then_products_with_their_history(example_db):
+    result = manage(
+        "load_demo_site",
+        "--products",
+        "12",
+        "--seed",
+        "4",
+        DEBUG="true",
+        SQLITE_PATH=example_db,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Loaded 12 demo products." in result.stdout
+    code = (
+        "from shop_manager.models import ProductEvent\n"
+        "print(sorted(set(ProductEvent.objects.values_list('actor_name', flat=True))))"
+    )
+    assert shell(code, DEBUG="true", SQLITE_PATH=example_db).strip() == (
+        "['Bea Brunner', 'Carlos Díaz', 'Mia Keller']"
+    )
+    # Run again (every `make demo` does): nothing is added twice.
+    again = manage("load_demo_site", DEBUG="true", SQLITE_PATH=example_db)
+    assert "Products already loaded; skipping" in again.stdout

@@ -10,6 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from shop_manager.models import Product, ProductEvent
+from tests.helpers.page_text import plain
 from tests.helpers.transfer import csv_bytes, upload
 
 pytestmark = pytest.mark.django_db
@@ -92,7 +93,7 @@ def test_preview_then_apply(
     data = csv_bytes([["SKU", "Quantity"], ["T", "7"]], delimiter=";")
     preview = staff_client.post(IMPORT, {"file": upload(data)})
     assert preview.status_code == 200
-    assert "quantity: 1 → 7" in preview.content.decode()
+    assert "Quantity: 1 → 7" in plain(preview.content.decode())
     assert Product.objects.get(sku="T").quantity == 1
     response = staff_client.post(
         IMPORT,
@@ -183,7 +184,7 @@ def test_a_change_after_the_preview_shows_the_new_plan_to_apply(
         },
     )
     assert stale.status_code == 409
-    assert "quantity: 3 → 7" in stale.content.decode()
+    assert "Quantity: 3 → 7" in plain(stale.content.decode())
     assert Product.objects.get(sku="T").quantity == 3
     staff_client.post(
         IMPORT,

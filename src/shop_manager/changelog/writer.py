@@ -22,6 +22,7 @@ from shop_manager.models import EDITABLE_FIELDS, Product, ProductEvent
 
 __all__ = [
     "TRACKED_FIELDS",
+    "actor_name",
     "announce",
     "announced_together",
     "log_created",
@@ -117,7 +118,7 @@ def log_events(
                 for field, (old, new) in changes.items()
             },
             actor=actor,
-            actor_name=actor.get_username() if actor is not None else "",
+            actor_name=actor_name(actor) if actor is not None else "",
         )
         for product, action, changes in entries
     ]
@@ -151,6 +152,15 @@ def announce(events: Sequence[ProductEvent], *, bulk: bool = False) -> None:
                 ", ".join(str(event.pk) for event in events),
                 exc_info=result,
             )
+
+
+def actor_name(actor: Any) -> str:
+    """Who made a change, as the people reading the log know them: the
+    user's full name when the user model has one, else the username."""
+    full_name = getattr(actor, "get_full_name", None)
+    name = str(full_name() if callable(full_name) else "").strip()
+    max_length = ProductEvent._meta.get_field("actor_name").max_length or 150
+    return (name or str(actor.get_username()))[:max_length]
 
 
 def _serialise(using: str) -> None:

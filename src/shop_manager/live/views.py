@@ -16,8 +16,10 @@ from shop_manager.live.feed import has_events_before, page_before, recent_payloa
 from shop_manager.live.strings import dashboard_strings
 from shop_manager.models import ProductEvent
 from shop_manager.models.events import event_id
+from shop_manager.money import MONEY_FIELDS, amount_template
 from shop_manager.permissions import get_policy
 from shop_manager.refusals import RefusedPageMixin
+from shop_manager.stock_summary import changes_today, needs_attention, stock_counts
 
 __all__ = ["OlderEventsView", "ProductDashboardView"]
 
@@ -33,14 +35,24 @@ class ProductDashboardView(RefusedPageMixin, TemplateView):
         events = recent_payloads(
             with_costs=get_policy().can_see_costs(self.request.user)
         )
+        has_older = bool(events) and has_events_before(events[0]["id"])
+        today, more_today = changes_today(events, complete=not has_older)
         context.update(
+            # The tiles and the alerts panel, as they stand at page load.
+            counts=stock_counts(),
+            attention=needs_attention(),
+            changes_today=today,
+            changes_today_more=more_today,
             initial_events=events,
             # Rendered by includes/events.html, newest first like the live feed.
             recent_events=events[::-1],
             last_id=events[-1]["id"] if events else 0,
-            has_older=bool(events) and has_events_before(events[0]["id"]),
+            has_older=has_older,
             strings=dashboard_strings(),
             socket_path=get_config()["WEBSOCKET_PATH"],
+            # How the script writes a price it receives ("3.50" → "$3.50").
+            currency_format=amount_template(),
+            money_fields=" ".join(MONEY_FIELDS),
             actions=ProductEvent.Action.choices,
         )
         return context

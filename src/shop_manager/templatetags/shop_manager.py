@@ -1,16 +1,29 @@
 """Template filters: the permission policy's answers, for navigation and
-buttons; and the words for a logged event."""
+buttons; the words for a logged event; and how the pages write prices, dates
+and people (one way everywhere)."""
 
 from __future__ import annotations
 
+import datetime
+import re
 from typing import Any
 
 from django import template
+from django.utils import dateformat
+from django.utils.formats import number_format
 
 from shop_manager.changelog import rendering
+from shop_manager.changelog.rendering import field_label, show_value, time_display
+from shop_manager.money import MONEY_FIELDS, format_price
 from shop_manager.permissions import ACTIONS, get_policy
 
 register = template.Library()
+
+# How every page writes a date: the date part of the one time format
+# (changelog.rendering.EVENT_TIME_FORMAT, "Y-m-d H:i").
+DATE_FORMAT = "Y-m-d"
+# The letters of a name's words, for initials ("Bea Brunner" → "BB").
+_WORDS = re.compile(r"[^\W\d_]+")
 
 
 @register.filter
@@ -47,3 +60,52 @@ def headline(event: dict[str, Any]) -> str:
     """What an event payload says happened, in the page's language (the
     payload's own ``headline`` may be in the site's)."""
     return rendering.headline(event["action"], event["product"]["name"])
+
+
+@register.filter
+def field_value(value: Any, field: str) -> str:
+    """``{{ change.old|field_value:field }}``: a value from an event's diff or
+    a form, money with the site's currency, an empty one as "—"."""
+    return format_price(value) if field in MONEY_FIELDS else show_value(value)
+
+
+@register.filter
+def field_name(field: str) -> str:
+    """A product field's name for people ("low-stock threshold"); pair it
+    with ``capfirst`` where it starts a line."""
+    return field_label(field)
+
+
+@register.filter
+def price(value: Any) -> str:
+    """``{{ product.price|price }}``: with the site's currency ("$6.90")."""
+    return format_price(value)
+
+
+@register.filter
+def count(value: int) -> str:
+    """A count the way the reader's language groups digits ("1,234")."""
+    return number_format(value, use_l10n=True, force_grouping=True)
+
+
+@register.filter
+def sm_date(value: datetime.date | None) -> str:
+    """A date as every page writes it ("2026-12-03"); none as "—"."""
+    return dateformat.format(value, DATE_FORMAT) if value else "—"
+
+
+@register.filter
+def sm_datetime(value: datetime.datetime | None) -> str:
+    """A moment as every page and the change log write it ("2026-12-03
+    14:05", in the site's time zone); none as "—"."""
+    return time_display(value) if value else "—"
+
+
+@register.filter
+def initials(name: str) -> str:
+    """Up to two initials for an avatar: "Bea Brunner" → "BB", "staff" → "S"."""
+    words: list[str] = _WORDS.findall(str(name or ""))
+    if not words:
+        return (str(name or "").strip()[:1] or "?").upper()
+    letters = words[0][0] + (words[-1][0] if len(words) > 1 else "")
+    return letters.upper()

@@ -1,46 +1,31 @@
-"""``manage.py load_demo_data``: demo products (never users: see the example
-project's ``create_demo_users``)."""
+"""``manage.py load_demo_data``: demo products, and with ``--actor`` a recent
+history of changes by those people (who must exist: the package never creates
+users; see the example project's ``create_demo_users``)."""
 
 from __future__ import annotations
 
-import datetime
 import random
-from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
-from django.utils import timezone
 
-from shop_manager.changelog import log_created
+from shop_manager.demo_data import (
+    CATALOGUE,
+    history_start,
+    load_catalogue,
+    load_generated,
+)
 from shop_manager.models import Product
-from shop_manager.slugs import next_free_slug, slug_base
 
 BATCH_SIZE = 1000
-ADJECTIVES = (
-    "Organic",
-    "Classic",
-    "Smoked",
-    "Spiced",
-    "Fresh",
-    "Roasted",
-    "Wild",
-    "Aged",
-)
-GOODS = (
-    "Tea",
-    "Coffee",
-    "Honey",
-    "Olive oil",
-    "Oat milk",
-    "Rye bread",
-    "Cheddar",
-    "Jam",
-)
 
 
 class Command(BaseCommand):
-    help = "Load demo products (and their change-log entries)."
+    help = (
+        "Load demo products (and their change-log entries). With --actor, also "
+        "a recent history of changes made by those existing users."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -54,6 +39,27 @@ class Command(BaseCommand):
             action="store_true",
             help="Load products only when there are none (so `make demo` can rerun).",
         )
+        parser.add_argument(
+            "--actor",
+            action="append",
+            default=[],
+            dest="actors",
+            metavar="USERNAME",
+            help="An existing user who made the demo history's changes; repeat "
+            "for several. Without it, products are loaded with no history.",
+        )
+        parser.add_argument(
+            "--changes",
+            type=int,
+            default=40,
+            help="Changes in the history (default 40; only with --actor).",
+        )
+        parser.add_argument(
+            "--days",
+            type=int,
+            default=14,
+            help="Days the history goes back (default 14; only with --actor).",
+        )
 
     def handle(
         self,
@@ -61,56 +67,57 @@ class Command(BaseCommand):
         products: int,
         seed: int | None,
         if_empty: bool,
+        actors: list[str],
+        changes: int,
+        days: int,
         **options: Any,
     ) -> None:
         if products < 0:
             raise CommandError("--products must be 0 or more.")
+        if changes < 0 or days < 1:
+            raise CommandError("--changes must be 0 or more and --days 1 or more.")
+        people = [self.user(name) for name in actors]
         if if_empty and Product.objects.exists():
             self.stdout.write(
                 "Products already loaded; skipping (drop --if-empty to add more)."
             )
             products = 0
         rng = random.Random(seed)
-        taken = set(Product.objects.values_list("slug", flat=True))
-        created = 0
-        while created < products:
-            size = min(BATCH_SIZE, products - created)
-            batch = [self.make_product(rng, taken) for _ in range(size)]
-            # bulk_create sends no signals: log the batch in the same transaction.
-            with transaction.atomic():
-                log_created(Product.objects.bulk_create(batch))
-            created += size
-            if products > BATCH_SIZE:
-                self.stdout.write(f"  {created:,} / {products:,} products")
-        self.stdout.write(self.style.SUCCESS(f"Loaded {created:,} demo products."))
-
-    def make_product(self, rng: random.Random, taken: set[str]) -> Product:
-        name = f"{rng.choice(ADJECTIVES)} {rng.choice(GOODS).lower()} {rng.randint(1, 999)}"
-        max_length = Product._meta.get_field("slug").max_length or 50
-        slug = next_free_slug(slug_base(name, max_length), taken, max_length)
-        taken.add(slug)
-        today = timezone.localdate()
-        expiry_roll = rng.random()
-        if expiry_roll < 0.1:
-            expiry = today - datetime.timedelta(days=rng.randint(1, 60))  # expired
-        elif expiry_roll < 0.25:
-            expiry = today + datetime.timedelta(
-                days=rng.randint(0, 30)
-            )  # expiring soon
-        elif expiry_roll < 0.7:
-            expiry = today + datetime.timedelta(days=rng.randint(31, 720))
-        else:
-            expiry = None  # does not expire
-        price = Decimal(rng.randint(99, 4999)) / 100
-        return Product(
-            name=name,
-            slug=slug,
-            sku=f"SKU-{slug.upper()}"[:64],
-            supplier_number=f"SUP-{rng.randint(100, 999)}",
-            description=f"Demo product: {name}.",
-            price=price,
-            cost_price=(price * Decimal("0.6")).quantize(Decimal("0.01")),
-            quantity=rng.choice([0, 1, 2, 3, 5, 8, 12, 20, 40, 75, 150]),
-            low_stock_threshold=rng.choice([None, None, None, 10]),
-            expiry_date=expiry,
+        from_catalogue = min(products, len(CATALOGUE))
+        # With a history, every product exists when it begins, and the log's
+        # ids follow time: the made-up products first, dated then.
+        start = history_start(days) if people else None
+        generated = load_generated(
+            products - from_catalogue,
+            rng=rng,
+            actor=people[0] if people else None,
+            when=start,
+            progress=self.progress if products > BATCH_SIZE else None,
         )
+        catalogue = load_catalogue(
+            from_catalogue,
+            actors=people,
+            changes=changes,
+            start=start or history_start(days),
+            rng=rng,
+        )
+        created = generated + len(catalogue)
+        self.stdout.write(self.style.SUCCESS(f"Loaded {created:,} demo products."))
+        if people and catalogue:
+            self.stdout.write(
+                f"With {changes} changes over the last {days} days by "
+                f"{', '.join(actors)}."
+            )
+
+    def progress(self, done: int, total: int) -> None:
+        self.stdout.write(f"  {done:,} / {total:,} generated products")
+
+    def user(self, username: str) -> Any:
+        User = get_user_model()
+        try:
+            return User._default_manager.get_by_natural_key(username)
+        except User.DoesNotExist:
+            raise CommandError(
+                f"No user {username!r}: --actor names an existing user (the "
+                "example project's create_demo_users makes the demo staff)."
+            ) from None

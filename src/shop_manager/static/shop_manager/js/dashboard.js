@@ -38,6 +38,11 @@ function startDashboard(root) {
   const text = JSON.parse(document.getElementById("sm-dashboard-strings").textContent);
   // From a dashboard.html override's older strings: the frame's own labels.
   const fieldLabels = text.fields || {};
+  const locale = supportedLocale(document.documentElement.lang);
+  // Prices as the server writes them: the site's currency around the amount.
+  const currencyFormat = root.dataset.currencyFormat || "{amount}";
+  const moneyFields = new Set((root.dataset.moneyFields || "").split(" ").filter(Boolean));
+  const amounts = new Intl.NumberFormat(locale, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 
   const seen = new Set();
   let synced = Number(root.dataset.lastId) || 0;
@@ -209,18 +214,25 @@ function startDashboard(root) {
     if (olderButton) olderButton.hidden = !(hasOlder && feed.children.length > 0);
   }
 
+  // The same markup as includes/events.html renders on the server.
   function render(event) {
     const item = element("li", "sm-feed-item");
     item.dataset.id = String(event.id);
     item.dataset.action = event.action;
 
+    const avatar = element("span", event.actor ? "sm-avatar" : "sm-avatar sm-avatar-none", event.actor ? initials(event.actor) : "–");
+    avatar.setAttribute("aria-hidden", "true");
+    item.append(avatar);
+
     const meta = element("div", "sm-feed-meta");
-    meta.append(element("span", "sm-feed-action", text.actions[event.action] || event.action));
-    const time = element("time", "", event.time_display);
-    time.dateTime = event.time;
-    meta.append(time);
+    meta.append(element("span", "sm-feed-action", capfirst(text.actions[event.action] || event.action)));
     const actor = event.actor ? fill(text.by_actor, { actor: event.actor }) : text.by_nobody;
     meta.append(element("span", "sm-feed-actor", actor));
+    // The server's one date format, in the site's time zone, as every page shows it.
+    const when = event.time_display || new Date(event.time).toLocaleString(locale);
+    const time = element("time", "", when);
+    time.dateTime = event.time;
+    meta.append(time);
     meta.append(element("span", "sm-feed-id", `#${event.id}`));
     item.append(meta);
 
@@ -243,12 +255,30 @@ function startDashboard(root) {
     if (listed) {
       const list = element("ul", "sm-feed-changes");
       for (const [field, change] of fields) {
-        const label = fieldLabels[field] || change.label || field.replaceAll("_", " ");
-        list.append(element("li", "", `${label}: ${show(change.old)} → ${show(change.new)}`));
+        const label = capfirst(fieldLabels[field] || change.label || field.replaceAll("_", " "));
+        const line = element("li");
+        line.append(
+          element("span", "sm-change-label", `${label}:`), " ",
+          element("del", "sm-diff-old", value(field, change.old)), " ",
+          element("span", "sm-diff-arrow", "→"), " ",
+          element("ins", "sm-diff-new", value(field, change.new)),
+        );
+        list.append(line);
       }
       item.append(list);
     }
     return item;
+  }
+
+  // A value from a diff: money with the site's currency, empty as "—".
+  function value(field, raw) {
+    const shown = show(raw);
+    if (!moneyFields.has(field) || shown === "—" || !Number.isFinite(Number(raw))) return shown;
+    return currencyFormat.replace("{amount}", amounts.format(Number(raw)));
+  }
+
+  function capfirst(words) {
+    return words ? words.charAt(0).toLocaleUpperCase(locale) + words.slice(1) : words;
   }
 
   function applyFilters() {
@@ -287,6 +317,14 @@ function element(tag, className, text) {
   if (className) node.className = className;
   if (text !== undefined) node.textContent = text;
   return node;
+}
+
+// Up to two initials for an avatar: "Bea Brunner" → "BB", "staff" → "S".
+function initials(name) {
+  const words = String(name).match(/\p{L}+/gu) || [];
+  if (!words.length) return (String(name).trim().charAt(0) || "?").toUpperCase();
+  const letters = words[0].charAt(0) + (words.length > 1 ? words[words.length - 1].charAt(0) : "");
+  return letters.toUpperCase();
 }
 
 function show(value) {

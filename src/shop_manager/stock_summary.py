@@ -1,0 +1,112 @@
+"""What the dashboard's tiles count and its alerts panel lists: products out of
+stock, low on stock, expired or expiring soon, by the same rules as the
+list's badges and filters (``Product.objects.with_stock_flags()``).
+
+Two queries whatever the catalogue's size: one aggregate for the counts and
+one bounded page of the products that need attention.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Case, Count, F, IntegerField, Q, Value, When
+from django.utils import timezone
+
+from shop_manager.models import Product
+
+__all__ = [
+    "ATTENTION_LIMIT",
+    "Attention",
+    "changes_today",
+    "needs_attention",
+    "stock_counts",
+]
+
+# Products the alerts panel lists at most; the tiles count them all.
+ATTENTION_LIMIT = 8
+# The conditions, most urgent first: the panel's order and each alert's tone.
+CONDITIONS = ("out_of_stock", "expired", "low_stock", "expiring_soon")
+DANGER = frozenset({"out_of_stock", "expired"})
+
+_OUT_OF_STOCK = Q(quantity=0)
+_LOW_STOCK = Q(is_low_stock=True) & Q(quantity__gt=0)
+_EXPIRED = Q(is_expired=True)
+_EXPIRING = Q(is_expiring_soon=True)
+_ANY = _OUT_OF_STOCK | _LOW_STOCK | _EXPIRED | _EXPIRING
+
+
+@dataclass(frozen=True)
+class Attention:
+    """A product that needs someone: what is wrong with it, most urgent first."""
+
+    product: Product
+    conditions: tuple[str, ...]
+
+    @property
+    def level(self) -> str:
+        return "danger" if DANGER & set(self.conditions) else "warn"
+
+
+def stock_counts() -> dict[str, int]:
+    """``products``, ``out_of_stock``, ``low_stock`` (low but not out),
+    ``expired``, ``expiring_soon`` and ``attention`` (products with any of
+    those), in one query."""
+    counts: dict[str, Any] = Product.objects.with_stock_flags().aggregate(
+        products=Count("pk"),
+        out_of_stock=Count("pk", filter=_OUT_OF_STOCK),
+        low_stock=Count("pk", filter=_LOW_STOCK),
+        expired=Count("pk", filter=_EXPIRED),
+        expiring_soon=Count("pk", filter=_EXPIRING),
+        attention=Count("pk", filter=_ANY),
+    )
+    return {key: int(value or 0) for key, value in counts.items()}
+
+
+def needs_attention(limit: int = ATTENTION_LIMIT) -> list[Attention]:
+    """Up to ``limit`` products that are out of stock, expired, low on stock
+    or expiring soon, the most urgent first, then by expiry date and name."""
+    urgency = Case(
+        When(_OUT_OF_STOCK, then=Value(0)),
+        When(_EXPIRED, then=Value(1)),
+        When(_LOW_STOCK, then=Value(2)),
+        default=Value(3),
+        output_field=IntegerField(),
+    )
+    products = (
+        Product.objects.with_stock_flags()
+        .filter(_ANY)
+        .annotate(urgency=urgency)
+        # Nulls last on every database: a date that is near comes first.
+        .order_by("urgency", F("expiry_date").asc(nulls_last=True), "name", "pk")[
+            :limit
+        ]
+    )
+    return [Attention(product, _conditions(product)) for product in products]
+
+
+def _conditions(product: Any) -> tuple[str, ...]:
+    found = {
+        "out_of_stock": product.quantity == 0,
+        "expired": bool(product.is_expired),
+        "low_stock": bool(product.is_low_stock) and product.quantity > 0,
+        "expiring_soon": bool(product.is_expiring_soon),
+    }
+    return tuple(name for name in CONDITIONS if found[name])
+
+
+def changes_today(events: list[dict[str, Any]], *, complete: bool) -> tuple[int, bool]:
+    """How many of ``events`` (payloads, any order) happened today in the
+    site's time zone, and whether there may be more: True when every event
+    the page holds is from today and older ones exist (``complete`` False),
+    since counting further would mean reading the whole day's log."""
+    now = timezone.now()
+    if timezone.is_aware(now):
+        now = timezone.localtime(now)
+    start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    today = sum(
+        1 for event in events if datetime.datetime.fromisoformat(event["time"]) >= start
+    )
+    return today, bool(today) and today == len(events) and not complete

@@ -1,0 +1,138 @@
+"""The dashboard's tiles and its "Needs attention" panel, as the page loads
+them (shop_manager.stock_summary); later changes reach them live."""
+
+from __future__ import annotations
+
+import datetime
+import re
+
+import pytest
+from django.utils import timezone
+
+from shop_manager.models import ProductEvent
+from shop_manager.stock_summary import changes_today, needs_attention, stock_counts
+from tests.helpers.page_text import plain
+
+pytestmark = pytest.mark.django_db
+
+URL = "/dashboard/products/"
+
+
+@pytest.fixture
+def shelves(make_product, settings):
+    """One product in each state, by the list's own rules."""
+    settings.SHOP_MANAGER = {"LOW_STOCK_THRESHOLD": 5, "EXPIRING_SOON_DAYS": 7}
+    today = timezone.localdate()
+    return {
+        "plenty": make_product(name="Plenty", quantity=50),
+        "low": make_product(name="Low", quantity=3),
+        "own threshold": make_product(name="Own", quantity=8, low_stock_threshold=10),
+        "sold out": make_product(name="Sold out", quantity=0),
+        "soon": make_product(
+            name="Soon", quantity=40, expiry_date=today + datetime.timedelta(2)
+        ),
+        "expired": make_product(
+            name="Expired", quantity=40, expiry_date=today - datetime.timedelta(1)
+        ),
+        "low and soon": make_product(
+            name="Both", quantity=1, expiry_date=today + datetime.timedelta(1)
+        ),
+    }
+
+
+def test_the_counts_follow_the_lists_rules(shelves):
+    assert stock_counts() == {
+        "products": 7,
+        "out_of_stock": 1,
+        # Low but not out: an empty shelf is counted once, as out of stock.
+        "low_stock": 3,
+        "expired": 1,
+        "expiring_soon": 2,
+        "attention": 6,
+    }
+
+
+def test_the_most_urgent_come_first(shelves):
+    listed = [
+        (item.product.name, item.conditions, item.level) for item in needs_attention()
+    ]
+    assert listed == [
+        ("Sold out", ("out_of_stock",), "danger"),
+        ("Expired", ("expired",), "danger"),
+        ("Both", ("low_stock", "expiring_soon"), "warn"),
+        ("Low", ("low_stock",), "warn"),
+        ("Own", ("low_stock",), "warn"),
+        ("Soon", ("expiring_soon",), "warn"),
+    ]
+    assert len(needs_attention(limit=2)) == 2
+
+
+def test_the_page_shows_the_tiles_and_the_panel(staff_client, shelves):
+    html = staff_client.get(URL).text
+    tiles = dict(
+        re.findall(
+            r'data-tile="(\w+)".*?<span class="sm-tile-value" data-tile-value>([^<]*)</span>',
+            html,
+            re.S,
+        )
+    )
+    assert tiles == {
+        "products": "7",
+        "low_stock": "3",
+        "out_of_stock": "1",
+        "expiring_soon": "2",
+        "changes_today": "7",
+    }
+    panel = plain(
+        html[html.index('id="sm-alerts-title"') : html.index('id="sm-activity-title"')]
+    )
+    assert "Needs attention 6" in panel
+    assert "Sold out Out of stock" in panel
+    soon = (timezone.localdate() + datetime.timedelta(1)).isoformat()
+    assert f"Both Low stock: 1 left · Expires on {soon}" in panel
+    assert "Plenty" not in panel
+    assert "Nothing needs attention" in panel  # There, hidden, for a script.
+    assert re.search(r"<p [^>]*data-alerts-empty[^>]* hidden>", html)
+
+
+def test_a_shop_in_order_says_so(staff_client, make_product):
+    make_product(quantity=50)
+    html = staff_client.get(URL).text
+    assert re.search(r"<p [^>]*data-alerts-empty>", html)
+    assert '<li class="sm-alert"' not in html
+
+
+def event(when: datetime.datetime) -> dict[str, str]:
+    return {"time": when.isoformat()}
+
+
+def test_changes_today_counts_from_midnight_in_the_sites_time_zone(settings):
+    settings.TIME_ZONE = "Asia/Kathmandu"
+    midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    events = [
+        event(midnight - datetime.timedelta(minutes=1)),
+        event(midnight),
+        event(midnight + datetime.timedelta(hours=1)),
+    ]
+    assert changes_today(events, complete=True) == (2, False)
+
+
+def test_changes_today_says_when_there_may_be_more():
+    """Every event the page holds is from today and the log has older ones:
+    the count is a lower bound ("50+"), not a guess."""
+    now = timezone.now()
+    events = [event(now), event(now)]
+    assert changes_today(events, complete=False) == (2, True)
+    assert changes_today(events, complete=True) == (2, False)
+    assert changes_today([], complete=False) == (0, False)
+
+
+def test_the_tile_shows_the_lower_bound(staff_client, make_product, settings):
+    settings.SHOP_MANAGER = {"DASHBOARD_EVENTS": 2}
+    for n in range(3):
+        make_product(name=f"P{n}")
+    assert ProductEvent.objects.count() == 3
+    html = staff_client.get(URL).text
+    assert re.search(
+        r'data-tile="changes_today".*?data-tile-value>2\+</span>', html, re.S
+    )
