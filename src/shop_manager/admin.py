@@ -73,7 +73,9 @@ class ProductAdmin(ActingUserMixin, _ProductAdminBase):
     # Adds "Import CSV" and "Export CSV" (the site's pages) to the object tools.
     change_list_template = "admin/shop_manager/product/change_list.html"
 
-    @admin.action(description=_("Export selected products as CSV"))
+    @admin.action(
+        description=_("Export selected products as CSV"), permissions=["export"]
+    )
     def export_csv(
         self, request: HttpRequest, queryset: QuerySet[Product]
     ) -> StreamingHttpResponse:
@@ -83,6 +85,10 @@ class ProductAdmin(ActingUserMixin, _ProductAdminBase):
             queryset.order_by("name", "pk"),
             get_policy().can_see_costs(request.user),
         )
+
+    def has_export_permission(self, request: HttpRequest) -> bool:
+        """The export action, for who the policy lets export (``can_export``)."""
+        return get_policy().can_export(request.user)
 
 
 @admin.register(ProductEvent)

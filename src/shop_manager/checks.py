@@ -41,6 +41,8 @@ INTEGER_SETTINGS = {
     "WEBHOOK_BATCH_SIZE": 1,
     "WEBHOOK_SECRET_OVERLAP_SECONDS": 0,
 }
+# Who may export the catalogue (permissions.BasePermissionPolicy.can_export).
+EXPORT_ALLOWED_CHOICES = ("managers", "viewers")
 # Intervals in seconds (WEBHOOK_ATTEMPTS_KEEP_DAYS in days): any positive number.
 INTERVAL_SETTINGS = (
     "HEARTBEAT_SECONDS",
@@ -102,6 +104,7 @@ def check_settings(
                 )
             )
     errors.extend(_webhook_errors(config))
+    errors.extend(_transfer_errors(config))
     errors.extend(_websocket_path_errors(config["WEBSOCKET_PATH"]))
     login_required = config["LOGIN_REQUIRED"]
     if not isinstance(login_required, bool):
@@ -148,6 +151,22 @@ def _webhook_errors(config: dict[str, Any]) -> list[CheckMessage]:
                 "request that outlived the lease would let a second relay deliver "
                 "to the same endpoint at the same time.",
                 id="shop_manager.E014",
+            )
+        )
+    return errors
+
+
+def _transfer_errors(config: dict[str, Any]) -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    export = config["EXPORT_ALLOWED"]
+    if export not in EXPORT_ALLOWED_CHOICES:
+        errors.append(
+            Error(
+                f"{SETTING_NAME}['EXPORT_ALLOWED'] must be one of "
+                f"{', '.join(map(repr, EXPORT_ALLOWED_CHOICES))}, not {export!r}.",
+                hint="'managers': who may add or change products may download the "
+                "catalogue; 'viewers': whoever may see the list.",
+                id="shop_manager.E016",
             )
         )
     return errors

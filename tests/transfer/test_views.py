@@ -27,18 +27,19 @@ def exported(client: Any, query: str = "") -> tuple[bytes, list[list[str]]]:
 
 
 def test_export_follows_the_list_search_and_sort(
-    client: Any, make_product: Any
+    staff_client: Any, make_product: Any
 ) -> None:
     make_product(name="Green tea", sku="G", price=Decimal("2"))
     make_product(name="Black tea", sku="B", price=Decimal("5"))
     make_product(name="Coffee", sku="C")
-    _, rows = exported(client, "?q=tea&sort=-price")
+    _, rows = exported(staff_client, "?q=tea&sort=-price")
     assert [row[0] for row in rows[1:]] == ["B", "G"]
 
 
 def test_costs_are_exported_only_to_who_may_see_them(
-    regular_user: Any, staff_user: Any, make_product: Any
+    regular_user: Any, staff_user: Any, make_product: Any, settings: Any
 ) -> None:
+    settings.SHOP_MANAGER = {"EXPORT_ALLOWED": "viewers"}
     make_product(sku="T", cost_price=Decimal("1.25"), supplier_number="SUP-9")
     regular, staff_client = Client(), Client()
     regular.force_login(regular_user)
@@ -50,9 +51,11 @@ def test_costs_are_exported_only_to_who_may_see_them(
     assert staff[1][staff[0].index("supplier_number")] == "SUP-9"
 
 
-def test_formula_like_cells_are_neutralised(client: Any, make_product: Any) -> None:
+def test_formula_like_cells_are_neutralised(
+    staff_client: Any, make_product: Any
+) -> None:
     make_product(name="=HYPERLINK(1)", sku="@x")
-    _, rows = exported(client)
+    _, rows = exported(staff_client)
     assert rows[1][:2] == ["'@x", "'=HYPERLINK(1)"]
 
 
@@ -156,6 +159,7 @@ async def test_export_streams_under_asgi_without_reading_everything_first(
     from channels.db import database_sync_to_async
     from django.db import connections
 
+    settings.SHOP_MANAGER = {"EXPORT_ALLOWED": "viewers"}
     await database_sync_to_async(Product.objects.create)(name="Tea", sku="T", price=1)
     response = await async_client.get(EXPORT)
     assert response.is_async

@@ -45,7 +45,11 @@ PREVIEW_ROWS = 1000
 
 class ProductExportView(PolicyMixin, View):
     """What the list shows (its search, filters and sort, every page) as CSV,
-    to whoever may see the list; cost columns only for who may see costs."""
+    to who the policy lets export (``can_export``); cost columns only for who
+    may see costs."""
+
+    def test_func(self) -> bool:
+        return get_policy().can_export(self.request.user)
 
     def get(
         self, request: HttpRequest, *args: Any, **kwargs: Any
