@@ -46,6 +46,9 @@ def test_good_configuration_passes_every_check():
         ({"WEBHOOK_BACKOFF_SECONDS": 0}, "shop_manager.E003"),
         ({"WEBHOOK_ATTEMPTS_KEEP_DAYS": "30"}, "shop_manager.E003"),
         ({"WEBHOOK_ALLOW_PRIVATE_ADDRESSES": "false"}, "shop_manager.E013"),
+        ({"IMPORT_MAX_ROWS": 0}, "shop_manager.E015"),
+        ({"IMPORT_MAX_ROWS": None}, "shop_manager.E015"),
+        ({"IMPORT_MAX_ROWS": "100000"}, "shop_manager.E015"),
         ({"EXPORT_ALLOWED": "everyone"}, "shop_manager.E016"),
         ({"EXPORT_ALLOWED": True}, "shop_manager.E016"),
         (

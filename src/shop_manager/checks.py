@@ -158,6 +158,18 @@ def _webhook_errors(config: dict[str, Any]) -> list[CheckMessage]:
 
 def _transfer_errors(config: dict[str, Any]) -> list[CheckMessage]:
     errors: list[CheckMessage] = []
+    rows = config["IMPORT_MAX_ROWS"]
+    if isinstance(rows, bool) or not isinstance(rows, int) or rows < 1:
+        errors.append(
+            Error(
+                f"{SETTING_NAME}['IMPORT_MAX_ROWS'] must be a whole number of at "
+                f"least 1, not {rows!r}.",
+                hint="It bounds what one import preview holds and how long it "
+                "takes; None or a string would leave a file at IMPORT_MAX_BYTES "
+                "unbounded in rows.",
+                id="shop_manager.E015",
+            )
+        )
     export = config["EXPORT_ALLOWED"]
     if export not in EXPORT_ALLOWED_CHOICES:
         errors.append(

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -199,3 +200,25 @@ def test_a_change_after_the_preview_shows_the_new_plan_to_apply(
     )
     product.refresh_from_db()
     assert (product.quantity, product.price) == (7, Decimal("2.00"))
+
+
+def test_the_page_says_how_long_checking_and_applying_took(
+    staff_client: Any, settings: Any
+) -> None:
+    settings.SHOP_MANAGER = {"IMPORT_MAX_ROWS": 5000}
+    page = staff_client.get(IMPORT).content.decode()
+    assert "At most 5,000 rows" in page
+    assert "data-sm-import-busy" in page  # import.js shows the wait.
+    data = csv_bytes([["sku", "name", "price"], ["A", "Tea", "1"], ["B", "Tea", "2"]])
+    preview = staff_client.post(IMPORT, {"file": upload(data)})
+    assert re.search(r"Checked 2 rows in \d+\.\d s\.", preview.content.decode())
+    applied = staff_client.post(
+        IMPORT,
+        {
+            "apply": "1",
+            "file": preview.context["sha256"],
+            "plan": preview.context["plan"].digest,
+        },
+        follow=True,
+    )
+    assert re.search(r"2 products created, .* \(\d+\.\d s\)", applied.content.decode())
