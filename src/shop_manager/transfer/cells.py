@@ -38,16 +38,25 @@ QUOTE = "'"
 # Where a spreadsheet may start a new cell: either delimiter the importer
 # accepts (see reading.DELIMITERS).
 SEPARATORS = ",;"
-_ESCAPED = "".join(sorted(FORMULA_STARTS | {QUOTE}))
+_ESCAPED_SET = FORMULA_STARTS | {QUOTE}
+_ESCAPED = "".join(sorted(_ESCAPED_SET))
 # A segment's start (group 1: the cell's start or a separator, then any
 # spaces) before a character to escape; for restore, with the added quote.
 _START = rf"((?:^|[{SEPARATORS}]) *)"
 _TO_NEUTRALISE = re.compile(rf"{_START}(?=[{re.escape(_ESCAPED)}])")
 _TO_RESTORE = re.compile(rf"{_START}{QUOTE}(?=[{re.escape(_ESCAPED)}])")
+_ANY_ESCAPED = re.compile(rf"[{re.escape(_ESCAPED)}]")
 _NEEDS_QUOTES = re.compile(r'[,;"\r\n]')
 
 
 def neutralise(text: str) -> str:
+    if _ANY_ESCAPED.search(text) is None:
+        return text  # Most cells: nothing to escape anywhere.
+    if "," not in text and ";" not in text:  # One segment: only its start.
+        start = len(text) - len(text.lstrip(" "))
+        if text[start : start + 1] in _ESCAPED_SET:
+            return text[:start] + QUOTE + text[start:]
+        return text
     return _TO_NEUTRALISE.sub(r"\1" + QUOTE, text)
 
 
