@@ -231,11 +231,8 @@ class _Planner:
         self.listed: list[RowPlan] = []
         self.refusals: list[RowPlan] = []
         self.writes: list[RowPlan] = []
-        # Texts of a new product's fields the file leaves out.
+        # A new product's values, for the fields the file leaves out.
         self.defaults = {name: _default(name) for name in EDITABLE_FIELDS}
-        self.default_texts = {
-            name: cell_text(value) for name, value in self.defaults.items()
-        }
 
     def plan_batch(self, rows: list[Row]) -> None:
         found = _products(_sku(row) for row in rows)
@@ -275,7 +272,7 @@ class _Planner:
         """A row whose SKU the database could not store (a NUL, too long): it
         is never looked up, and the rules refuse it as a new product's row,
         in the form's words, whatever the user's rights."""
-        _cleaned, reasons = self.rules.clean(self.texts(row, self.default_texts))
+        _cleaned, reasons = self.rules.clean(self.texts(row, self.defaults))
         return RowPlan(
             row.line,
             shown,
@@ -284,12 +281,12 @@ class _Planner:
             or [_("SKU: This text holds characters the database cannot store.")],
         )
 
-    def texts(self, row: Row, before_texts: dict[str, str]) -> dict[str, str]:
+    def texts(self, row: Row, before: dict[str, Any]) -> dict[str, str]:
         """What the product form would be given: the row's cells, and the
         product's (or a new product's) values for the columns it leaves out."""
         values = row.values
         return {
-            name: values[name] if name in values else before_texts[name]
+            name: values[name] if name in values else cell_text(before[name])
             for name in self.rules.names
         }
 
@@ -324,11 +321,10 @@ class _Planner:
             )
         # Columns the file leaves out keep their values, or get the defaults.
         if current is None:
-            before, before_texts = self.defaults, self.default_texts
+            before = self.defaults
         else:
             before = dict(zip(EDITABLE_FIELDS, current[2:], strict=True))
-            before_texts = {name: cell_text(value) for name, value in before.items()}
-        cleaned, reasons = self.rules.clean(self.texts(row, before_texts))
+        cleaned, reasons = self.rules.clean(self.texts(row, before))
         if reasons:
             return RowPlan(row.line, shown, REFUSED, reasons=reasons)
         if current is None:

@@ -88,11 +88,11 @@ class _Column:
         # form does not require is not validated by a model field that may not
         # be blank.
         self.skip_empty = not model_field.blank and not form_field.required
-        self.max_length = (
-            getattr(model_field, "max_length", None) or UNLIMITED
-            if isinstance(model_field, (models.CharField, models.TextField))
-            else None
-        )
+        # Text columns: what the database can store (is_storable); None for
+        # other types.
+        self.max_length: int | None = None
+        if isinstance(model_field, (models.CharField, models.TextField)):
+            self.max_length = model_field.max_length or UNLIMITED
 
     def clean(self, text: str, instance: Product) -> _Result:
         memo = self.memo
