@@ -5,6 +5,7 @@ and whatever the form accepts, the import stores as the form would."""
 from __future__ import annotations
 
 import io
+import sys
 from decimal import Decimal
 from typing import Any
 
@@ -31,9 +32,17 @@ EXAMPLES = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 
+# Before Python 3.11 the csv module can neither write nor read a NUL (the
+# import refuses such a file whole; tests/security/test_import_input.py).
+CSV_HOLDS_NUL = sys.version_info >= (3, 11)
 # Cells as a file may hold them: valid, borderline and wrong values.
 text = st.text(
-    alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=80
+    alphabet=st.characters(
+        codec="utf-8",
+        exclude_categories=["Cs"],
+        exclude_characters="" if CSV_HOLDS_NUL else "\x00",
+    ),
+    max_size=80,
 )
 number = st.one_of(
     st.sampled_from(
@@ -145,7 +154,11 @@ def test_a_changed_product_row_is_judged_as_the_form_judges_it(
         ({"name": ""}, "Name: This field is required."),
         ({"quantity": "2147483648"}, "Quantity: Ensure this value is less than"),
         ({"expiry_date": "2024-02-30"}, "Expiry date: Enter a valid date."),
-        ({"name": "a\x00b"}, "Name: Null characters are not allowed."),
+        pytest.param(
+            {"name": "a\x00b"},
+            "Name: Null characters are not allowed.",
+            marks=pytest.mark.skipif(not CSV_HOLDS_NUL, reason="csv: no NUL"),
+        ),
         (
             {"supplier_number": "s" * 65},
             "Supplier number: Ensure this value has at most 64",
