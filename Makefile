@@ -40,7 +40,7 @@ help:
 	@echo "make demo   run the example project on http://$(HOST):$(PORT)/"
 	@echo "make test   run the whole test suite (tox: every Python/Django, lint, dist)"
 	@echo "make bench  optional: live engine vs a bare websocket server (PostgreSQL, redis-server)"
-	@echo "make bench-transfer  optional: CSV import of 10,000 rows, export of 100,000 (PostgreSQL)"
+	@echo "make bench-transfer  optional: CSV import of 100,000 rows beside COPY, export of 100,000 (PostgreSQL)"
 	@echo "make bench-webhooks  optional: the webhook relay at 200 changes/s to 3 endpoints (PostgreSQL)"
 	@echo "make screenshots  refresh docs/images/ from the example project (Debian's /usr/bin/chromium)"
 	@echo "PORT=8001 and HOST=0.0.0.0 change where make demo listens."

@@ -48,6 +48,11 @@ def test_good_configuration_passes_every_check():
         ({"DASHBOARD_EVENTS": 0}, "shop_manager.E003"),
         ({"REPLAY_LIMIT": 1.5}, "shop_manager.E003"),
         ({"WEBHOOK_ALLOW_PRIVATE_ADDRESSES": "false"}, "shop_manager.E013"),
+        ({"IMPORT_MAX_ROWS": 0}, "shop_manager.E003"),
+        ({"IMPORT_MAX_ROWS": None}, "shop_manager.E003"),
+        ({"IMPORT_MAX_ROWS": "100000"}, "shop_manager.E003"),
+        ({"EXPORT_ALLOWED": "everyone"}, "shop_manager.E017"),
+        ({"EXPORT_ALLOWED": True}, "shop_manager.E017"),
         (
             {"WEBHOOK_TIMEOUT_SECONDS": 20, "WEBHOOK_LEASE_SECONDS": 30},
             "shop_manager.E014",

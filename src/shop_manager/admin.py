@@ -79,7 +79,9 @@ class ProductAdmin(ActingUserMixin, _ProductAdminBase):
         """With the site's currency, as the product pages show it."""
         return format_price(product.price)
 
-    @admin.action(description=_("Export selected products as CSV"))
+    @admin.action(
+        description=_("Export selected products as CSV"), permissions=["export"]
+    )
     def export_csv(
         self, request: HttpRequest, queryset: QuerySet[Product]
     ) -> StreamingHttpResponse:
@@ -89,6 +91,10 @@ class ProductAdmin(ActingUserMixin, _ProductAdminBase):
             queryset.order_by("name", "pk"),
             get_policy().can_see_costs(request.user),
         )
+
+    def has_export_permission(self, request: HttpRequest) -> bool:
+        """The export action, for who the policy lets export (``can_export``)."""
+        return get_policy().can_export(request.user)
 
 
 @admin.register(ProductEvent)

@@ -53,8 +53,13 @@ DEFAULTS: dict[str, Any] = {
     "HEARTBEAT_SECONDS": 5,
     # Seconds between re-checks that every connected user may still watch.
     "REVALIDATE_SECONDS": 30,
-    # Largest CSV file the import accepts, in bytes (the page and the command).
+    # Largest CSV file the import accepts, in bytes and in rows (the page and
+    # the command).
     "IMPORT_MAX_BYTES": 5 * 1024 * 1024,
+    "IMPORT_MAX_ROWS": 100_000,
+    # Who may download the catalogue as CSV: "managers" (who may add or
+    # change products) or "viewers" (whoever may see the list).
+    "EXPORT_ALLOWED": "managers",
     # Webhooks (docs/webhooks.md). Allow endpoints on loopback, private and
     # link-local addresses (development only: otherwise a URL can reach the
     # host's internal services).

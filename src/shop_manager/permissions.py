@@ -60,6 +60,15 @@ class BasePermissionPolicy:
         in search, in the history and in the live feed."""
         return False
 
+    def can_export(self, user: User) -> bool:
+        """The catalogue as a CSV file (the list's "Export CSV", the admin's
+        export action). ``EXPORT_ALLOWED`` says who: ``"managers"`` (the
+        default) are those who may add or change products, as for the
+        import; ``"viewers"`` is whoever may see the list."""
+        if get_config()["EXPORT_ALLOWED"] == "viewers":
+            return self.can_view(user)
+        return self.can_manage(user, "add") or self.can_manage(user, "change")
+
 
 class StaffPolicy(BasePermissionPolicy):
     """The default: active staff and superusers manage, watch and see costs;

@@ -9,8 +9,16 @@ from django.test import override_settings
 
 from shop_manager import notifiers
 from shop_manager.models import Product, ProductEvent
-from shop_manager.transfer.apply import ImportRefused, import_table
-from shop_manager.transfer.plan import CHANGED, CREATED, REFUSED, Rights, plan_import
+from shop_manager.transfer.apply import ImportConflict, ImportRefused, import_table
+from shop_manager.transfer.plan import (
+    CHANGED,
+    CHECKED,
+    CREATED,
+    REFUSED,
+    WRITTEN,
+    Rights,
+    plan_import,
+)
 from shop_manager.transfer.reading import FileRefused, Table, read_file
 from tests.helpers.notifiers import RECORDING, RecordingNotifier
 from tests.helpers.transfer import csv_bytes
@@ -38,7 +46,8 @@ def test_the_preview_lists_created_changed_and_refused_rows_and_writes_nothing(
         ),
         Rights(),
     )
-    changed, created, refused = plan.rows
+    changed, created = plan.listed
+    (refused,) = plan.refusals
     assert (changed.line, changed.outcome, changed.changes) == (
         2,
         CHANGED,
@@ -56,8 +65,9 @@ def test_duplicate_skus_in_the_file_are_refused_with_both_lines() -> None:
     plan = plan_import(
         table([["sku", "name", "price"], ["A", "x", "1"], ["A", "y", "2"]]), Rights()
     )
-    assert [row.outcome for row in plan.rows] == [REFUSED, REFUSED]
-    assert "line 3" in plan.rows[0].reasons[0]
+    assert [row.outcome for row in plan.refusals] == [REFUSED, REFUSED]
+    assert "line 3" in plan.refusals[0].reasons[0]
+    assert "line 2" in plan.refusals[1].reasons[0]
 
 
 def test_a_bad_row_means_nothing_is_written(make_product: Any) -> None:
@@ -67,7 +77,7 @@ def test_a_bad_row_means_nothing_is_written(make_product: Any) -> None:
     rows.append(["BAD", "", "1", "1"])  # The form requires a name.
     with pytest.raises(ImportRefused) as refused:
         import_table(table(rows), Rights(), actor=None)
-    assert refused.value.plan.refused[0].line == 8
+    assert refused.value.plan.refusals[0].line == 8
     assert Product.objects.get(sku="T-1").quantity == 1
     assert Product.objects.count() == 1
 
@@ -115,7 +125,7 @@ def test_rights_limit_what_a_row_may_do(make_product: Any) -> None:
         table([["sku", "name", "price"], ["T-1", "Tea", "9"], ["N", "New", "1"]]),
         Rights(add=False),
     )
-    assert [row.outcome for row in plan.rows] == [CHANGED, REFUSED]
+    assert [row.outcome for row in plan.listed + plan.refusals] == [CHANGED, REFUSED]
     with pytest.raises(FileRefused, match="cost_price"):
         plan_import(
             table([["sku", "cost_price"], ["T-1", "1"]]), Rights(see_costs=False)
@@ -189,3 +199,111 @@ def test_a_change_bumps_the_version_and_keeps_other_fields(make_product: Any) ->
     product.refresh_from_db()
     assert (product.quantity, product.description, product.version) == (2, "kept", 2)
     assert ProductEvent.objects.latest("id").product_version == 2
+
+
+def save_once_while_checking(product: Any, **fields: Any) -> Any:
+    """A progress callback that saves ``product`` (as another user would)
+    the first time the apply has checked every row, before it writes."""
+    saved: list[bool] = []
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage == CHECKED and done == total and not saved:
+            saved.append(True)
+            for name, value in fields.items():
+                setattr(product, name, value)
+            product.save()
+
+    return progress
+
+
+def test_a_save_between_check_and_write_is_kept_and_the_file_checked_again(
+    make_product: Any,
+) -> None:
+    product = make_product(name="Tea", sku="T", quantity=1, description="old")
+    data = table([["sku", "quantity"], ["T", "5"]])
+    digest = plan_import(data, Rights()).digest
+    import_table(
+        data,
+        Rights(),
+        actor=None,
+        expected_digest=digest,
+        progress=save_once_while_checking(product, description="theirs"),
+    )
+    product.refresh_from_db()
+    # Their save (a field the file leaves alone) survives, the file's too,
+    # and each is logged once.
+    assert (product.quantity, product.description, product.version) == (5, "theirs", 3)
+    assert [e.changes for e in ProductEvent.objects.filter(product_pk=product.pk)][
+        -2:
+    ] == [{"description": ["old", "theirs"]}, {"quantity": [1, 5]}]
+
+
+def test_a_save_that_changes_the_plan_means_nothing_is_written(
+    make_product: Any,
+) -> None:
+    product = make_product(name="Tea", sku="T", quantity=1)
+    data = table([["sku", "quantity"], ["T", "5"]])
+    digest = plan_import(data, Rights()).digest
+    with pytest.raises(ImportRefused) as refused:
+        import_table(
+            data,
+            Rights(),
+            actor=None,
+            expected_digest=digest,
+            progress=save_once_while_checking(product, quantity=2),
+        )
+    assert refused.value.changed
+    assert refused.value.plan.listed[0].changes == {"quantity": (2, 5)}
+    product.refresh_from_db()
+    assert product.quantity == 2
+
+
+def test_a_sku_taken_between_check_and_write_is_seen_on_the_next_check(
+    make_product: Any,
+) -> None:
+    data = table([["sku", "name", "price"], ["NEW", "Tea", "1"]])
+    digest = plan_import(data, Rights()).digest
+    taken: list[Any] = []
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage == CHECKED and not taken:
+            taken.append(make_product(name="Other", sku="NEW"))
+
+    with pytest.raises(ImportRefused) as refused:
+        import_table(
+            data, Rights(), actor=None, expected_digest=digest, progress=progress
+        )
+    assert refused.value.changed
+    assert refused.value.plan.counts[CHANGED] == 1
+    assert Product.objects.get(sku="NEW").name == "Other"
+
+
+def test_products_that_keep_changing_end_in_a_conflict(make_product: Any) -> None:
+    product = make_product(name="Tea", sku="T", quantity=1)
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage == CHECKED:
+            product.description += "x"
+            product.save()
+
+    with pytest.raises(ImportConflict):
+        import_table(
+            table([["sku", "quantity"], ["T", "5"]]),
+            Rights(),
+            actor=None,
+            progress=progress,
+        )
+    product.refresh_from_db()
+    assert product.quantity == 1
+
+
+def test_progress_is_reported_while_checking_and_writing() -> None:
+    heard: list[tuple[str, int, int]] = []
+    rows = [["sku", "name", "price"]] + [[f"S-{n}", "x", "1"] for n in range(3)]
+    import_table(
+        table(rows),
+        Rights(),
+        actor=None,
+        progress=lambda *report: heard.append(report),
+    )
+    assert heard == [(CHECKED, 3, 3), (WRITTEN, 3, 3)]

@@ -19,13 +19,13 @@ def test_bom_semicolons_and_header_case_are_accepted() -> None:
     )
     table = read(data)
     assert table.columns == ("sku", "name", "price")
-    assert table.rows[0].values == {"sku": "T-1", "name": "Tea", "price": "3,50"}
-    assert table.rows[0].line == 2
+    assert next(iter(table)).values == {"sku": "T-1", "name": "Tea", "price": "3,50"}
+    assert next(iter(table)).line == 2
 
 
 def test_quoted_newlines_keep_the_starting_line_number() -> None:
     table = read(b'sku,description\nA,"one\ntwo"\n\nB,x\n')
-    assert [(row.line, row.values["sku"]) for row in table.rows] == [(2, "A"), (5, "B")]
+    assert [(row.line, row.values["sku"]) for row in table] == [(2, "A"), (5, "B")]
 
 
 @override_settings(SHOP_MANAGER={"IMPORT_MAX_BYTES": 10})
@@ -51,4 +51,4 @@ def test_unreadable_files_are_refused_clearly(data: bytes, message: str) -> None
 
 def test_a_row_with_too_many_cells_is_kept_with_its_problem() -> None:
     table = read(b"sku,name\nA,Tea,extra\n")
-    assert "3 cells" in table.rows[0].problem
+    assert "3 cells" in next(iter(table)).problem

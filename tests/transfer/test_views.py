@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -28,18 +29,19 @@ def exported(client: Any, query: str = "") -> tuple[bytes, list[list[str]]]:
 
 
 def test_export_follows_the_list_search_and_sort(
-    client: Any, make_product: Any
+    staff_client: Any, make_product: Any
 ) -> None:
     make_product(name="Green tea", sku="G", price=Decimal("2"))
     make_product(name="Black tea", sku="B", price=Decimal("5"))
     make_product(name="Coffee", sku="C")
-    _, rows = exported(client, "?q=tea&sort=-price")
+    _, rows = exported(staff_client, "?q=tea&sort=-price")
     assert [row[0] for row in rows[1:]] == ["B", "G"]
 
 
 def test_costs_are_exported_only_to_who_may_see_them(
-    regular_user: Any, staff_user: Any, make_product: Any
+    regular_user: Any, staff_user: Any, make_product: Any, settings: Any
 ) -> None:
+    settings.SHOP_MANAGER = {"EXPORT_ALLOWED": "viewers"}
     make_product(sku="T", cost_price=Decimal("1.25"), supplier_number="SUP-9")
     regular, staff_client = Client(), Client()
     regular.force_login(regular_user)
@@ -51,9 +53,11 @@ def test_costs_are_exported_only_to_who_may_see_them(
     assert staff[1][staff[0].index("supplier_number")] == "SUP-9"
 
 
-def test_formula_like_cells_are_neutralised(client: Any, make_product: Any) -> None:
+def test_formula_like_cells_are_neutralised(
+    staff_client: Any, make_product: Any
+) -> None:
     make_product(name="=HYPERLINK(1)", sku="@x")
-    _, rows = exported(client)
+    _, rows = exported(staff_client)
     assert rows[1][:2] == ["'@x", "'=HYPERLINK(1)"]
 
 
@@ -157,6 +161,7 @@ async def test_export_streams_under_asgi_without_reading_everything_first(
     from channels.db import database_sync_to_async
     from django.db import connections
 
+    settings.SHOP_MANAGER = {"EXPORT_ALLOWED": "viewers"}
     await database_sync_to_async(Product.objects.create)(name="Tea", sku="T", price=1)
     response = await async_client.get(EXPORT)
     assert response.is_async
@@ -196,3 +201,25 @@ def test_a_change_after_the_preview_shows_the_new_plan_to_apply(
     )
     product.refresh_from_db()
     assert (product.quantity, product.price) == (7, Decimal("2.00"))
+
+
+def test_the_page_says_how_long_checking_and_applying_took(
+    staff_client: Any, settings: Any
+) -> None:
+    settings.SHOP_MANAGER = {"IMPORT_MAX_ROWS": 5000}
+    page = staff_client.get(IMPORT).content.decode()
+    assert "At most 5,000 rows" in page
+    assert "data-sm-import-busy" in page  # import.js shows the wait.
+    data = csv_bytes([["sku", "name", "price"], ["A", "Tea", "1"], ["B", "Tea", "2"]])
+    preview = staff_client.post(IMPORT, {"file": upload(data)})
+    assert re.search(r"Checked 2 rows in \d+\.\d s\.", preview.content.decode())
+    applied = staff_client.post(
+        IMPORT,
+        {
+            "apply": "1",
+            "file": preview.context["sha256"],
+            "plan": preview.context["plan"].digest,
+        },
+        follow=True,
+    )
+    assert re.search(r"2 products created, .* \(\d+\.\d s\)", applied.content.decode())

@@ -9,6 +9,20 @@ them calls :func:`log_event` or :func:`log_created` itself.
 from __future__ import annotations
 
 from shop_manager.changelog.actors import acting_as, get_actor
-from shop_manager.changelog.writer import announced_together, log_created, log_event
+from shop_manager.changelog.writer import (
+    announced_together,
+    log_created,
+    log_event,
+    log_events,
+    logged_value,
+)
 
-__all__ = ["acting_as", "announced_together", "get_actor", "log_created", "log_event"]
+__all__ = [
+    "acting_as",
+    "announced_together",
+    "get_actor",
+    "log_created",
+    "log_event",
+    "log_events",
+    "logged_value",
+]

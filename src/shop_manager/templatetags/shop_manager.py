@@ -44,6 +44,12 @@ def can_see_costs(user: Any) -> bool:
 
 
 @register.filter
+def can_export(user: Any) -> bool:
+    """``{% if user|can_export %}``: the catalogue as CSV."""
+    return get_policy().can_export(user)
+
+
+@register.filter
 def action_label(action: str) -> str:
     """An event's action ("updated") in the page's language."""
     return rendering.action_label(action)

@@ -1,29 +1,32 @@
 """Applying an import: all rows or none, in one transaction, as the importing
-user, announced to dashboards as one bulk notice after commit."""
+user, announced to dashboards as one bulk notice after commit.
+
+The file is planned again first, with nothing locked: checking 100,000 rows
+takes seconds, and no save elsewhere should wait for that. Only then does one
+short transaction lock the products the plan changes (``SELECT … FOR
+UPDATE``, in primary-key order, as any other importer would), check that
+none was saved since it was planned (its ``version``), and write. A product
+saved in between, or a SKU or slug taken meanwhile, rolls the write back and
+the file is planned again (``ATTEMPTS`` times): the user still applies
+exactly the plan they previewed, or is shown the new one.
+"""
 
 from __future__ import annotations
 
-import re
-from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from shop_manager.changelog.actors import acting_as
-from shop_manager.changelog.writer import announced_together, log_events, snapshot
+from shop_manager import changelog
 from shop_manager.models import Product, ProductEvent
-from shop_manager.slugs import (
-    RESERVED_SLUGS,
-    SLUG_MAX_LENGTH,
-    next_free_slug,
-    slug_base,
-)
 from shop_manager.transfer.plan import (
     CHANGED,
     CREATED,
     LOOKUP_BATCH,
+    WRITTEN,
     ImportPlan,
     Progress,
     Rights,
@@ -31,20 +34,24 @@ from shop_manager.transfer.plan import (
     plan_import,
 )
 from shop_manager.transfer.reading import Table
+from shop_manager.transfer.writing import (
+    assign_slugs,
+    new_product_values,
+    unsaved_product,
+    update_products,
+)
 
-__all__ = ["ImportRefused", "ImportResult", "import_table"]
+__all__ = ["ImportConflict", "ImportRefused", "ImportResult", "import_table"]
 
 # Rows written per bulk query (and between progress calls).
 WRITE_BATCH = 1000
-# Products per UPDATE statement.
-UPDATE_BATCH = 100
+# Plans made before giving up on products that keep changing.
+ATTEMPTS = 3
 # The change log's action for each outcome that writes.
 LOGGED_ACTIONS: dict[str, str] = {
     CREATED: ProductEvent.Action.CREATED,
     CHANGED: ProductEvent.Action.UPDATED,
 }
-# Distinct slug bases looked up per query when naming new products.
-SLUG_QUERY_BASES = 200
 
 
 class ImportRefused(Exception):
@@ -55,6 +62,15 @@ class ImportRefused(Exception):
         super().__init__(plan)
         self.plan = plan
         self.changed = changed
+
+
+class ImportConflict(Exception):
+    """Nothing was written: products kept changing between planning the
+    file and writing it, ``ATTEMPTS`` times."""
+
+
+class _Stale(Exception):
+    """A product the plan changes was saved after it was planned."""
 
 
 @dataclass(frozen=True)
@@ -71,87 +87,107 @@ def import_table(
     expected_digest: str | None = None,
     progress: Progress | None = None,
 ) -> ImportResult:
-    """Plan ``table`` again with its products locked and write it, or raise
-    :class:`ImportRefused` having written nothing.
+    """Plan ``table`` again and write it, or raise :class:`ImportRefused` or
+    :class:`ImportConflict` having written nothing.
 
     ``expected_digest`` is the previewed plan's digest: if the products
     changed meanwhile so that the plan differs, nothing is written.
+    ``progress(stage, done, total)`` hears of rows checked, then written.
     """
-    with transaction.atomic(), acting_as(actor):
-        plan = plan_import(table, rights, lock=True)
+    for _attempt in range(ATTEMPTS):
+        plan = plan_import(table, rights, keep_writes=True, progress=progress)
         if plan.refused:
             raise ImportRefused(plan)
         if expected_digest is not None and plan.digest != expected_digest:
             raise ImportRefused(plan, changed=True)
-        rows = [row for row in plan.rows if row.writes]
-        with announced_together() as events:
-            for start in range(0, len(rows), WRITE_BATCH):
-                _write(rows[start : start + WRITE_BATCH])
-                if progress is not None:
-                    progress(min(start + WRITE_BATCH, len(rows)), len(rows))
-    return ImportResult(plan, list(events))
+        try:
+            events = _write(plan.writes, actor, progress)
+        except (_Stale, IntegrityError):
+            # Someone saved a product, or took a new SKU or slug, since the
+            # plan: plan again against what is there now.
+            continue
+        return ImportResult(plan, events)
+    raise ImportConflict
 
 
-def _write(rows: list[RowPlan]) -> None:
+def _write(
+    rows: list[RowPlan], actor: Any | None, progress: Progress | None
+) -> list[ProductEvent]:
+    with (
+        transaction.atomic(),
+        changelog.acting_as(actor),
+        changelog.announced_together() as events,
+    ):
+        current = _lock([row for row in rows if row.outcome == CHANGED])
+        now = timezone.now()
+        for start in range(0, len(rows), WRITE_BATCH):
+            _write_batch(rows[start : start + WRITE_BATCH], current, now)
+            if progress is not None:
+                progress(WRITTEN, min(start + WRITE_BATCH, len(rows)), len(rows))
+    return list(events)
+
+
+def _lock(rows: list[RowPlan]) -> dict[int, tuple[str, str]]:
+    """Lock the products ``rows`` change until commit, and return each one's
+    name and slug (the log names them); raise :class:`_Stale` if one was
+    saved or deleted since it was planned."""
+    planned = {row.pk: row.version for row in rows}
+    pks = sorted(pk for pk in planned if pk is not None)
+    current: dict[int, tuple[str, str]] = {}
+    for start in range(0, len(pks), LOOKUP_BATCH):
+        chunk = pks[start : start + LOOKUP_BATCH]
+        locked = (
+            Product.objects.select_for_update()
+            .filter(pk__in=chunk)
+            .order_by("pk")
+            .values_list("pk", "version", "name", "slug")
+        )
+        for pk, version, name, slug in locked:
+            if version != planned[pk]:
+                raise _Stale
+            current[pk] = (name, slug)
+    if len(current) != len(pks):
+        raise _Stale  # Deleted meanwhile.
+    return current
+
+
+def _write_batch(
+    rows: Sequence[RowPlan], current: dict[int, tuple[str, str]], now: Any
+) -> None:
     """Write one batch in a few queries and log it, in file order.
 
-    ``bulk_create``/``bulk_update`` send no signals, so the change-log
+    ``bulk_create`` and the batched update send no signals, so the change-log
     entries are written here (as the change log asks of bulk paths), with the
     diffs the plan found; slugs, versions and timestamps are done as
     ``Product.save()`` does them.
     """
-    created = [row.product for row in rows if row.outcome == CREATED]
-    changed = [row.product for row in rows if row.outcome == CHANGED]
-    _assign_slugs(created)
-    Product.objects.bulk_create(created)
-    if changed:
-        now = timezone.now()
-        fields = {"version", "modified"}
-        for row in rows:
-            if row.outcome == CHANGED:
-                row.product.version += 1
-                row.product.modified = now
-                fields.update(row.changes)
-        # Small batches: each is one UPDATE with a CASE per field, whose cost
-        # on PostgreSQL grows with the square of the batch.
-        Product.objects.bulk_update(changed, sorted(fields), batch_size=UPDATE_BATCH)
-    log_events(
-        [
-            (
-                row.product,
-                LOGGED_ACTIONS[row.outcome],
-                snapshot(row.product) if row.outcome == CREATED else row.changes,
+    products: list[Product] = []
+    created: list[Product] = []
+    # An UPDATE sets the same fields on every product it changes: products
+    # are updated together when the same fields changed.
+    changed: dict[tuple[str, ...], list[tuple[int, dict[str, Any]]]] = {}
+    defaults = new_product_values()  # One timestamp per batch, as for changes.
+    for row in rows:
+        values = row.values or {}
+        if row.pk is None or row.version is None:
+            product = unsaved_product({**defaults, **values})
+            created.append(product)
+        else:
+            name, slug = current[row.pk]
+            version = row.version + 1
+            fields = {"version": version, "modified": now, **values}
+            changed.setdefault(tuple(sorted(fields)), []).append((row.pk, fields))
+            product = unsaved_product(
+                {"id": row.pk, "name": name, "slug": slug, **fields}
             )
-            for row in rows
+        products.append(product)
+    assign_slugs(created)
+    Product.objects.bulk_create(created)
+    for group in changed.values():
+        update_products(group)
+    changelog.log_events(
+        [
+            (product, LOGGED_ACTIONS[row.outcome], row.changes)
+            for row, product in zip(rows, products, strict=True)
         ]
     )
-
-
-def _assign_slugs(products: list[Product]) -> None:
-    """Give new products the slugs ``Product.save()`` would, in a few queries.
-
-    A name's base slug is free unless a product has it, which an indexed
-    ``IN`` finds; only bases already taken, reserved, or shared by several
-    new products need their numbered variants (``tea-2``…) looked up, with a
-    regex over ``SLUG_QUERY_BASES`` bases at a time.
-    """
-    bases = [slug_base(product.name, SLUG_MAX_LENGTH) for product in products]
-    distinct = sorted(set(bases))
-    taken: set[str] = set()
-    for start in range(0, len(distinct), LOOKUP_BATCH):
-        taken.update(
-            Product.objects.filter(
-                slug__in=distinct[start : start + LOOKUP_BATCH]
-            ).values_list("slug", flat=True)
-        )
-    repeated = {base for base, count in Counter(bases).items() if count > 1}
-    crowded = sorted(repeated | ((taken | RESERVED_SLUGS) & set(distinct)))
-    for start in range(0, len(crowded), SLUG_QUERY_BASES):
-        chunk = crowded[start : start + SLUG_QUERY_BASES]
-        pattern = "^(" + "|".join(re.escape(base) for base in chunk) + ")(-[0-9]+)?$"
-        taken.update(
-            Product.objects.filter(slug__regex=pattern).values_list("slug", flat=True)
-        )
-    for product, base in zip(products, bases, strict=True):
-        product.slug = next_free_slug(base, taken, SLUG_MAX_LENGTH)
-        taken.add(product.slug)

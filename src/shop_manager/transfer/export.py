@@ -3,15 +3,13 @@ chunks and written in chunks, so memory does not grow with the catalogue."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import AsyncIterator, Iterator
 
 from asgiref.sync import sync_to_async
 from django.db.models import QuerySet
 
 from shop_manager.models import Product
-from shop_manager.transfer.cells import neutralise
+from shop_manager.transfer.cells import csv_line, neutralise
 from shop_manager.transfer.columns import cell_text
 
 __all__ = ["BYTE_ORDER_MARK", "CHUNK_ROWS", "aiter_chunks", "export_chunks"]
@@ -26,19 +24,20 @@ def export_chunks(
     queryset: QuerySet[Product], columns: tuple[str, ...]
 ) -> Iterator[str]:
     """The CSV text of ``queryset``'s products, in order, in pieces of
-    ``CHUNK_ROWS`` rows; every cell neutralised (see :mod:`.cells`)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    buffer.write(BYTE_ORDER_MARK)
-    writer.writerow(columns)
+    ``CHUNK_ROWS`` rows; every cell neutralised and quoted (see
+    :mod:`.cells`).
+
+    One query whatever the size (``values_list`` over a server-side cursor
+    where the database has them): no model instances, nothing per row.
+    """
+    piece = [BYTE_ORDER_MARK + csv_line(list(columns))]
     rows = queryset.values_list(*columns).iterator(chunk_size=CHUNK_ROWS)
-    for count, values in enumerate(rows, 1):
-        writer.writerow([neutralise(cell_text(value)) for value in values])
-        if count % CHUNK_ROWS == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+    for values in rows:
+        piece.append(csv_line([neutralise(cell_text(value)) for value in values]))
+        if len(piece) >= CHUNK_ROWS:
+            yield "".join(piece)
+            piece = []
+    yield "".join(piece)
 
 
 async def aiter_chunks(chunks: Iterator[str]) -> AsyncIterator[str]:

@@ -1,18 +1,21 @@
-"""Reading an uploaded file into rows: the size limit, UTF-8 with or without
-a byte-order mark, ``,`` or ``;`` as the delimiter, header names in any case.
+"""Reading an uploaded file into rows: the size limits (bytes and rows),
+UTF-8 with or without a byte-order mark, ``,`` or ``;`` as the delimiter,
+header names in any case.
 
 Whole-file problems raise :class:`FileRefused` with a sentence for people;
 a row that cannot be read is kept with its ``problem``, so the preview can
-name its line.
+name its line. A :class:`Table` keeps the text, not the rows: each pass over
+it parses the text again (the csv module does 100,000 rows in a tenth of a
+second), so what an import holds per row is only what its plan keeps.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import IO
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import IO, NamedTuple
 
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -21,7 +24,15 @@ from shop_manager.conf import get_config
 from shop_manager.transfer.cells import restore
 from shop_manager.transfer.columns import COLUMNS, KEY_COLUMN
 
-__all__ = ["FileRefused", "Row", "Table", "check_size", "decode", "read_file"]
+__all__ = [
+    "FileRefused",
+    "Row",
+    "Table",
+    "check_size",
+    "decode",
+    "parse",
+    "read_file",
+]
 
 # Excel writes ";" where the decimal separator is ",": both are accepted.
 DELIMITERS = (",", ";")
@@ -31,8 +42,7 @@ class FileRefused(ValueError):
     """The whole file cannot be imported; ``str()`` says why, for people."""
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
     line: int  # Where the row starts in the file, counting the header as 1.
     values: dict[str, str]  # Column -> cell, neutralisation undone.
     problem: str = ""
@@ -40,12 +50,35 @@ class Row:
 
 @dataclass(frozen=True)
 class Table:
+    """A file that parsed: its columns and its number of rows. Iterating it
+    reads the rows from ``text`` again, in file order."""
+
     columns: tuple[str, ...]
-    rows: list[Row] = field(default_factory=list)
+    text: str
+    delimiter: str
+    row_count: int
+
+    def __len__(self) -> int:
+        return self.row_count
+
+    def __iter__(self) -> Iterator[Row]:
+        for line, cells in _records(self.text, self.delimiter):
+            yield _row(line, self.columns, cells)
+
+    def cells(self, column: str) -> Iterator[tuple[int, str]]:
+        """``(line, cell)`` of one column, for every row that has it."""
+        index = self.columns.index(column)
+        for line, cells in _records(self.text, self.delimiter):
+            if index < len(cells):
+                yield line, restore(cells[index])
 
 
 def max_bytes() -> int:
     return int(get_config()["IMPORT_MAX_BYTES"])
+
+
+def max_rows() -> int:
+    return int(get_config()["IMPORT_MAX_ROWS"])
 
 
 def check_size(size: int) -> None:
@@ -83,30 +116,61 @@ def read_file(stream: IO[bytes]) -> Table:
 
 
 def parse(text: str) -> Table:
+    """Check the header and every line, and count the rows (at most
+    ``IMPORT_MAX_ROWS``)."""
     if not text.strip():
         raise FileRefused(_("The file is empty."))
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
-    try:
-        header = next(reader)
-    except csv.Error as exc:
-        raise FileRefused(_("The header line cannot be read: %s") % exc) from exc
+    delimiter = _delimiter(text)
+    limit = max_rows()
+    records = _records(text, delimiter, header=True)
+    _line, header = next(records)
     columns = _columns(header)
-    table = Table(columns)
-    line = reader.line_num + 1
+    count = 0
+    for _line, _cells in records:
+        count += 1
+        if count > limit:
+            raise FileRefused(
+                ngettext(
+                    "The file has more than %(limit)s row; split it and import "
+                    "the parts.",
+                    "The file has more than %(limit)s rows; split it and import "
+                    "the parts.",
+                    limit,
+                )
+                % {"limit": f"{limit:,}"}
+            )
+    return Table(columns, text, delimiter, count)
+
+
+def _records(
+    text: str, delimiter: str, *, header: bool = False
+) -> Iterator[tuple[int, list[str]]]:
+    """``(line, cells)`` for each non-blank record, the header only if
+    ``header``; a record the csv module cannot read refuses the file."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    line = 1
+    first = True
     while True:
         try:
             cells = next(reader)
         except StopIteration:
-            break
+            return
         except csv.Error as exc:
+            if first:
+                raise FileRefused(
+                    _("The header line cannot be read: %s") % exc
+                ) from exc
             raise FileRefused(
                 _("Line %(line)s cannot be read: %(error)s")
                 % {"line": line, "error": exc}
             ) from exc
-        if cells:  # Blank lines are layout, not rows.
-            table.rows.append(_row(line, columns, cells))
+        if first:
+            first = False
+            if header:
+                yield line, cells
+        elif cells:  # Blank lines are layout, not rows.
+            yield line, cells
         line = reader.line_num + 1
-    return table
 
 
 def _delimiter(text: str) -> str:

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from typing import Any
 
 from django.contrib import messages
 from django.core.handlers.asgi import ASGIRequest
-from django.db import IntegrityError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views import View
@@ -21,17 +22,17 @@ from shop_manager.listing import Listing
 from shop_manager.models import Product
 from shop_manager.permissions import get_policy
 from shop_manager.refusals import PolicyMixin, RefusedPageMixin
-from shop_manager.transfer.apply import ImportRefused, import_table
+from shop_manager.transfer.apply import ImportConflict, ImportRefused, import_table
 from shop_manager.transfer.columns import columns_for
 from shop_manager.transfer.export import aiter_chunks, export_chunks
-from shop_manager.transfer.plan import (
-    REFUSED,
-    UNCHANGED,
-    ImportPlan,
-    Rights,
-    plan_import,
+from shop_manager.transfer.plan import ImportPlan, Rights, plan_import
+from shop_manager.transfer.reading import (
+    FileRefused,
+    check_size,
+    decode,
+    max_rows,
+    parse,
 )
-from shop_manager.transfer.reading import FileRefused, check_size, decode, parse
 
 __all__ = ["ProductExportView", "ProductImportView", "csv_download"]
 
@@ -39,13 +40,15 @@ __all__ = ["ProductExportView", "ProductImportView", "csv_download"]
 SESSION_KEY = "shop_manager_import"
 TEMPLATE = "shop_manager/product_import.html"
 EXPORT_FILENAME = "products.csv"
-# Created/changed/skipped rows the preview lists (refused ones are all listed).
-PREVIEW_ROWS = 1000
 
 
 class ProductExportView(PolicyMixin, View):
     """What the list shows (its search, filters and sort, every page) as CSV,
-    to whoever may see the list; cost columns only for who may see costs."""
+    to who the policy lets export (``can_export``); cost columns only for who
+    may see costs."""
+
+    def test_func(self) -> bool:
+        return get_policy().can_export(self.request.user)
 
     def get(
         self, request: HttpRequest, *args: Any, **kwargs: Any
@@ -100,17 +103,14 @@ class ProductImportView(RefusedPageMixin, View):
 
     def page(self, status: int = 200, **context: Any) -> HttpResponse:
         context.setdefault("columns", columns_for(with_costs=self.rights().see_costs))
+        context.setdefault("max_rows", max_rows())
         plan = context.get("plan")
         if plan is not None:
-            # Every refused row, and the first PREVIEW_ROWS of the others.
-            listed = [row for row in plan.rows if row.outcome != UNCHANGED]
-            shown = [
-                row
-                for number, row in enumerate(listed)
-                if row.outcome == REFUSED or number < PREVIEW_ROWS
-            ]
-            context["shown_rows"] = shown
-            context["hidden_rows"] = len(listed) - len(shown)
+            # A bounded list, whatever the file: the first refusals and the
+            # first other rows, in file order; the rest are counted.
+            context["shown_rows"] = sorted(
+                [*plan.refusals, *plan.listed], key=lambda row: row.line
+            )
         return render(self.request, TEMPLATE, context, status=status)
 
     def preview(self) -> HttpResponse:
@@ -140,6 +140,7 @@ class ProductImportView(RefusedPageMixin, View):
             return self.page(
                 400, error=_("That preview has expired. Upload the file again.")
             )
+        started = time.monotonic()
         try:
             result = import_table(
                 parse(stored["text"]),
@@ -149,14 +150,16 @@ class ProductImportView(RefusedPageMixin, View):
             )
         except ImportRefused as refused:
             return self.refused(refused, stored)
-        except (FileRefused, IntegrityError):
-            # A concurrent save took a SKU between plan and write.
+        except FileRefused as exc:  # The settings or the user's rights changed.
+            self.request.session.pop(SESSION_KEY, None)
+            return self.page(400, error=str(exc))
+        except ImportConflict:
             return self.page(
                 409,
                 error=_("Products changed during the import; nothing was imported."),
             )
         self.request.session.pop(SESSION_KEY, None)
-        messages.success(self.request, summary(result.plan))
+        messages.success(self.request, summary(result.plan, time.monotonic() - started))
         return HttpResponseRedirect(reverse("shop_manager:product-list"))
 
     def refused(self, refused: ImportRefused, stored: dict[str, str]) -> HttpResponse:
@@ -176,9 +179,10 @@ class ProductImportView(RefusedPageMixin, View):
         return self.page(409, plan=refused.plan, name=stored["name"])
 
 
-def summary(plan: ImportPlan) -> str:
+def summary(plan: ImportPlan, seconds: float) -> str:
     counts = plan.counts
-    return _("Imported: %(created)s, %(changed)s, %(unchanged)s.") % {
+    return _("Imported: %(created)s, %(changed)s, %(unchanged)s (%(seconds)s s).") % {
+        "seconds": number_format(seconds, 1),
         "created": ngettext(
             "%d product created", "%d products created", counts["created"]
         )
