@@ -12,7 +12,7 @@ from channels.layers import get_channel_layer
 from shop_manager.live import consumer as consumer_module
 from shop_manager.live import fanout
 from shop_manager.live.consumer import ProductFeedConsumer
-from shop_manager.live.groups import DASHBOARD_GROUP, RECHECK_GROUP
+from shop_manager.live.groups import DASHBOARD_GROUP
 from tests.layers import FlakyReceiveLayer
 from tests.live.helpers import connect, create, login, update
 
@@ -54,13 +54,19 @@ async def test_a_socket_far_behind_drops_frames_not_the_process(caplog, monkeypa
 
 
 class Recorder:
+    user_pk = 1
+    session_key = None
     sees_costs = True
+    valid_at = 0
 
     def __init__(self) -> None:
         self.frames: list[str] = []
 
     def deliver(self, text: str) -> None:
         self.frames.append(text)
+
+    def cut_off(self) -> None:
+        raise AssertionError("cut off")
 
 
 async def test_reader_survives_a_layer_outage(settings, monkeypatch):
@@ -73,7 +79,9 @@ async def test_reader_survives_a_layer_outage(settings, monkeypatch):
     await asyncio.sleep(0.05)  # The first receive fails; the reader subscribes again.
     layer = get_channel_layer()
     await hub.refresh()
-    await layer.group_send(DASHBOARD_GROUP, {"type": "product.event", "text": "hello"})
+    await layer.group_send(
+        DASHBOARD_GROUP, {"type": "product.event", "text": "hello", "generation": 0}
+    )
     await layer.group_send(DASHBOARD_GROUP, {"type": "other.message"})
     for _ in range(100):
         if recorder.frames:
@@ -101,7 +109,7 @@ async def test_heartbeats_continue_while_the_layer_is_down(
     await socket.disconnect()
 
 
-async def test_a_recheck_broadcast_and_a_reconnect_reach_on_recheck(
+async def test_a_recheck_broadcast_and_a_reconnect_ask_the_barrier_for_a_pass(
     settings, monkeypatch
 ):
     """The process re-checks its sockets when asked, and after its channel
@@ -110,20 +118,22 @@ async def test_a_recheck_broadcast_and_a_reconnect_reach_on_recheck(
     FlakyReceiveLayer.failed = False
     monkeypatch.setattr(fanout, "RETRY_SECONDS", 0.01)
     hub = fanout.LocalFanout()
-    rechecks: list[str] = []
-    hub.on_recheck = lambda: rechecks.append("recheck")
+    rechecks: list[int | None] = []
+    monkeypatch.setattr(hub.barrier, "want", rechecks.append)
     recorder = Recorder()
     await hub.join(recorder)
     for _ in range(100):
         if rechecks:
             break
         await asyncio.sleep(0.01)
-    assert rechecks == ["recheck"]  # The reconnect.
-    await get_channel_layer().group_send(RECHECK_GROUP, {"type": "access.recheck"})
+    assert rechecks == [None]  # The reconnect: a pass in any case.
+    await get_channel_layer().group_send(
+        DASHBOARD_GROUP, {"type": "access.recheck", "generation": 7}
+    )
     for _ in range(100):
         if len(rechecks) > 1:
             break
         await asyncio.sleep(0.01)
-    assert rechecks == ["recheck", "recheck"]
+    assert rechecks == [None, 7]
     assert recorder.frames == []
     await hub.leave(recorder)

@@ -24,20 +24,19 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.sessions import InstanceSessionWrapper
 from channels.utils import await_many_dispatch
 
+from shop_manager.live.admission import Admission, admit, batch_for
 from shop_manager.live.fanout import fanout_for_running_loop
-from shop_manager.live.feed import batch_after, latest_event_id
+from shop_manager.live.feed import latest_event_id
 from shop_manager.live.groups import session_group
 from shop_manager.live.protocol import (
     after_from_query_string,
-    dumps,
     frames_text,
     heartbeat_text,
     parse_client_frame,
 )
 from shop_manager.live.ticker import ticker_for_running_loop
-from shop_manager.permissions import get_policy
 
-__all__ = ["CLOSE_FORBIDDEN", "ProductFeedConsumer", "watch_rights"]
+__all__ = ["CLOSE_FORBIDDEN", "ProductFeedConsumer"]
 
 logger = logging.getLogger("shop_manager.live.consumer")
 
@@ -68,15 +67,6 @@ else:
         return asyncio.get_running_loop().create_task(coro)
 
 
-def watch_rights(user: Any) -> tuple[bool, bool]:
-    """Whether ``user`` may watch the feed, and see cost fields in it: one
-    database hop for both."""
-    policy = get_policy()
-    if not policy.can_watch(user):
-        return False, False
-    return True, policy.can_see_costs(user)
-
-
 def server_send(send: ASGISend) -> ASGISend:
     """The ASGI server's own ``send`` under Channels' session wrapper.
 
@@ -99,13 +89,15 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
     user_pk: Any = None
     # Whether this user may see cost fields; frames leave them out otherwise.
     sees_costs: bool = False
+    # The access generation the socket was last checked at
+    # (shop_manager.live.barrier); set with sees_costs.
+    valid_at: int = 0
     # The session that opened the socket: the socket lives no longer than it.
     session_key: str | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # The fan-out's group for this socket's session, which it listens to
-        # for a logout on the socket's behalf.
+        # The name a logout of this socket's session gives it.
         self.session: str | None = None
         # Every frame after the first, written in order by this socket's one
         # writer task, which runs only while this holds something.
@@ -118,6 +110,8 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
         # Whether anything but a heartbeat was queued since the ticker last
         # looked: a socket that just got frames needs no heartbeat.
         self.sent_since_tick = False
+        # Set once the socket may no longer watch: nothing more is queued.
+        self.cut = False
         self.revoked = False
         self.revoking: asyncio.Task[None] | None = None
 
@@ -133,23 +127,24 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         user = self.scope.get("user")
-        # One hop for both checks. Not thread_sensitive=False (which would let
-        # sockets' checks run side by side): connections opened in the loop's
-        # thread pool outlived their hops under the test suite (PostgreSQL
-        # sessions left open, the test database not dropped).
-        may_watch, sees_costs = (
-            await database_sync_to_async(watch_rights)(user)
-            if user is not None
-            else (False, False)
+        session_key = getattr(self.scope.get("session"), "session_key", None) or None
+        # One hop for the whole check, the user and session read afresh (a
+        # revocation may have committed since the handshake loaded them). Not
+        # thread_sensitive=False (which would let sockets' checks run side by
+        # side): connections opened in the loop's thread pool outlived their
+        # hops under the test suite (PostgreSQL sessions left open, the test
+        # database not dropped).
+        admission = (
+            await database_sync_to_async(admit)(user.pk, session_key)
+            if user is not None and user.is_authenticated
+            else None
         )
-        if user is None or not may_watch:
+        if user is None or admission is None:
             await self.close()  # Before accept(): the handshake gets a 403.
             return
         self.user_pk = user.pk
-        self.sees_costs = sees_costs
-        self.session_key = (
-            getattr(self.scope.get("session"), "session_key", None) or None
-        )
+        self.session_key = session_key
+        self.admitted(admission)
         if self.session_key:
             # Logging out closes this session's sockets at once.
             self.session = session_group(self.session_key)
@@ -157,6 +152,8 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
         # the client drops ids it already has.
         fanout = fanout_for_running_loop()
         await fanout.join(self, self.session)  # Fails first if Redis is down.
+        if self.cut:  # A re-check that raced the join found it revoked.
+            return
         await self.accept()
         self.transport_send = server_send(self.base_send)
         # The opening frame goes out before the writer may start, so it comes
@@ -167,6 +164,8 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
             text = heartbeat_text(await self.latest_id())
         else:
             text = await self.batch_text(after)
+        if self.cut:  # Revoked meanwhile (by the replay's check or a pass).
+            return
         await self.transport_send({"type": "websocket.send", "text": text})
         self.writing = True
         self._start_writer()
@@ -223,10 +222,28 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
             self.deliver(await self.batch_text(after))
 
     async def batch_text(self, after: int) -> str:
-        batch = await database_sync_to_async(batch_after)(
-            after, with_costs=self.sees_costs
+        """The ``batch`` of every event after ``after`` (bounded), read from the
+        log; if a revocation came since this socket was last checked, checked
+        again first (:mod:`shop_manager.live.admission`). A socket that fails
+        is cut off, and the text is empty (queued, it is dropped)."""
+        batch = await database_sync_to_async(batch_for)(
+            after,
+            self.user_pk,
+            self.session_key,
+            Admission(self.valid_at, self.sees_costs),
         )
-        return dumps(batch)
+        if batch is None:
+            self.cut_off()
+            return ""
+        self.admitted(batch.admission)
+        return batch.text
+
+    def admitted(self, admission: Admission) -> None:
+        """Take a newer check's answer (an older one, from a read that raced
+        a pass, is not)."""
+        if admission.valid_at >= self.valid_at:
+            self.valid_at = admission.valid_at
+            self.sees_costs = admission.sees_costs
 
     def deliver(self, text: str) -> None:
         """Queue a serialised frame for this socket's writer.
@@ -242,6 +259,8 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
         self._enqueue(text)
 
     def _enqueue(self, text: str) -> None:
+        if self.cut:
+            return
         if len(self.outbox) >= OUTBOX_SIZE:
             # A client this far behind catches up from the log: a later
             # heartbeat shows it the gap and it fetches the range.
@@ -277,9 +296,21 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
             if self.writer is asyncio.current_task():
                 self.writer = None
 
+    def cut_off(self) -> None:
+        """The socket may no longer watch: drop what is queued, queue nothing
+        more, and close it with ``CLOSE_FORBIDDEN`` soon.
+
+        Called by the fan-out before it hands out its next event, and by a
+        read from the log that found the socket revoked.
+        """
+        self.cut = True
+        self.writing = False
+        self.outbox = []
+        self.revoke_soon()
+
     def revoke_soon(self) -> None:
-        """Close the socket (its session logged out), in a task of its own:
-        the fan-out that calls this must not wait for its own leave()."""
+        """Close the socket, in a task of its own: the fan-out that calls
+        this must not wait for its own leave()."""
         if self.revoking is None:
             self.revoking = asyncio.get_running_loop().create_task(
                 self._revoke_logged()
@@ -289,14 +320,13 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
         try:
             await self.revoke()
         except Exception:  # Nobody awaits this task: say what went wrong.
-            logger.warning(
-                "Could not close a logged-out dashboard socket.", exc_info=True
-            )
+            logger.warning("Could not close a revoked dashboard socket.", exc_info=True)
 
     async def revoke(self) -> None:
         """Close the socket with ``CLOSE_FORBIDDEN``, once however often asked."""
         if self.revoked:
             return
         self.revoked = True
+        self.cut = True
         await self.disconnect(CLOSE_FORBIDDEN)
         await self.close(code=CLOSE_FORBIDDEN)

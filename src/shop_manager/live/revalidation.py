@@ -25,20 +25,30 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
+from shop_manager.live.models import AccessGeneration
 from shop_manager.permissions import get_policy
 
-__all__ = ["load_sessions", "still_valid"]
+__all__ = ["Socket", "checked_sockets", "load_sessions", "still_valid"]
 
 # A socket as the re-check sees it: (user pk, key of the session that opened it).
 Socket = tuple[Any, "str | None"]
 
 
-def still_valid(sockets: Collection[Socket]) -> set[Socket]:
-    """Return the sockets that may stay open.
+def checked_sockets(sockets: Collection[Socket]) -> tuple[int, dict[Socket, bool]]:
+    """The access generation, read first, and :func:`still_valid`'s answer,
+    read after it: so the answer reflects every revocation that bumped the
+    generation to that number or below (each bumps after its commit)."""
+    generation = AccessGeneration.objects.current()
+    return generation, still_valid(sockets)
+
+
+def still_valid(sockets: Collection[Socket]) -> dict[Socket, bool]:
+    """The sockets that may stay open, each with whether its user may see
+    cost fields.
 
     A constant number of queries for any number of sockets with the database
     session engines (one for the users, one for the sessions), plus whatever
-    the permission policy's ``can_watch`` asks.
+    the permission policy's ``can_watch`` and ``can_see_costs`` ask.
     """
     policy = get_policy()
     users = {
@@ -47,15 +57,18 @@ def still_valid(sockets: Collection[Socket]) -> set[Socket]:
             pk__in={user_pk for user_pk, _ in sockets}
         )
     }
-    may_watch = {pk: policy.can_watch(user) for pk, user in users.items()}
+    watchers = {pk: user for pk, user in users.items() if policy.can_watch(user)}
+    sees_costs = {pk: policy.can_see_costs(user) for pk, user in watchers.items()}
     sessions = load_sessions({key for _, key in sockets if key})
     return {
-        (user_pk, session_key)
+        (user_pk, session_key): sees_costs[user_pk]
         for user_pk, session_key in sockets
-        if may_watch.get(user_pk, False)
+        if user_pk in watchers
         # A socket opened without a session (a host's own auth middleware)
         # has no session to outlive.
-        and (session_key is None or logs_in(sessions.get(session_key), users[user_pk]))
+        and (
+            session_key is None or logs_in(sessions.get(session_key), watchers[user_pk])
+        )
     }
 
 
