@@ -103,6 +103,7 @@ def check_settings(
             )
     errors.extend(_webhook_errors(config))
     errors.extend(_websocket_path_errors(config["WEBSOCKET_PATH"]))
+    errors.extend(_socket_limit_errors(config["SOCKETS_PER_USER"]))
     login_required = config["LOGIN_REQUIRED"]
     if not isinstance(login_required, bool):
         errors.append(
@@ -151,6 +152,23 @@ def _webhook_errors(config: dict[str, Any]) -> list[CheckMessage]:
             )
         )
     return errors
+
+
+def _socket_limit_errors(limit: Any) -> list[CheckMessage]:
+    if limit is None or (
+        isinstance(limit, int) and not isinstance(limit, bool) and limit >= 1
+    ):
+        return []
+    return [
+        Error(
+            f"{SETTING_NAME}['SOCKETS_PER_USER'] must be None or a whole number "
+            f"of at least 1, not {limit!r}.",
+            hint="It is how many dashboard sockets one user may hold open at "
+            "once (20 by default); None lifts the limit. 0 would refuse every "
+            "dashboard.",
+            id="shop_manager.E015",
+        )
+    ]
 
 
 def _websocket_path_errors(path: Any) -> list[CheckMessage]:

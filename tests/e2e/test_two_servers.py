@@ -3,11 +3,12 @@ any of them reaches dashboards on all of them."""
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from decimal import Decimal
 
 import pytest
 
-from shop_manager.live.consumer import CLOSE_FORBIDDEN
+from shop_manager.live.consumer import CLOSE_FORBIDDEN, CLOSE_TOO_MANY_SOCKETS
 from shop_manager.live.feed import latest_event_id
 from shop_manager.models import Product
 from tests.e2e.support import HttpSession, dashboard_socket
@@ -124,3 +125,21 @@ def test_no_event_logged_after_a_demotion_reaches_the_users_sockets_on_any_serve
         # Any frame but a heartbeat before the close fails here.
         assert feed_a.closed_with(timeout=5) == CLOSE_FORBIDDEN
         assert feed_b.closed_with(timeout=5) == CLOSE_FORBIDDEN
+
+
+def test_a_users_sockets_are_counted_across_servers(start_servers, staff_user):
+    """Attack: one staff account spreads sockets over every server process
+    to get past a per-process limit. Safe: the limit (SOCKETS_PER_USER, 20)
+    counts them in the shared Redis: 10 on one server and 10 on the other
+    fill it, and the next, on either, is closed with 4429."""
+    server_a, server_b = start_servers("a", "b")
+    staff = HttpSession(server_a.url)
+    staff.log_in("staff", "staff-pass")
+    after = latest_event_id()
+    with ExitStack() as stack:
+        for server in [server_a] * 10 + [server_b] * 10:
+            feed = stack.enter_context(dashboard_socket(server, staff, after=after))
+            feed.next_frame("batch", timeout=5)
+        for server in (server_a, server_b):
+            with dashboard_socket(server, staff, after=after) as refused:
+                assert refused.closed_with(timeout=5) == CLOSE_TOO_MANY_SOCKETS

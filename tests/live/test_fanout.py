@@ -4,14 +4,11 @@ per socket, recovery from a layer that drops."""
 from __future__ import annotations
 
 import asyncio
-import logging
 
 import pytest
 from channels.layers import get_channel_layer
 
-from shop_manager.live import consumer as consumer_module
 from shop_manager.live import fanout
-from shop_manager.live.consumer import ProductFeedConsumer
 from shop_manager.live.groups import DASHBOARD_GROUP
 from tests.layers import FlakyReceiveLayer
 from tests.live.helpers import connect, create, login, update
@@ -40,17 +37,6 @@ async def test_one_subscription_serves_every_local_socket(settings, staff_user):
     for socket in sockets:
         await socket.disconnect()
     assert DASHBOARD_GROUP not in layer.groups  # The last one out unsubscribes.
-
-
-async def test_a_socket_far_behind_drops_frames_not_the_process(caplog, monkeypatch):
-    monkeypatch.setattr(consumer_module, "OUTBOX_SIZE", 1)
-    consumer = ProductFeedConsumer()
-    consumer.channel_name = "specific.test"
-    with caplog.at_level(logging.INFO, logger="shop_manager.live.consumer"):
-        consumer.deliver("first")
-        consumer.deliver("second")
-    assert consumer.outbox == ["first"]
-    assert "behind; dropped a frame" in caplog.text
 
 
 class Recorder:

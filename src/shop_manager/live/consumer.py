@@ -7,6 +7,13 @@ that pile up while the client is slow leave together as one ``frames``
 message; at low load each leaves alone, at once. The writer exists only
 while frames are queued, and writes with the server's own ASGI ``send``: an
 idle socket holds no task, and a live frame costs one server call.
+
+What a socket can make the server hold is bounded: its outbox by size
+(``OUTBOX_LIMIT``; a client that far behind has frames dropped and fills the
+gap from the log once it reads again), its gap fills to one at a time (a
+``fetch`` that arrives while the last reply is not yet written out is
+answered after it, however many arrived meanwhile), and its user's sockets
+in number (:mod:`shop_manager.live.quota`).
 """
 
 from __future__ import annotations
@@ -34,18 +41,24 @@ from shop_manager.live.protocol import (
     heartbeat_text,
     parse_client_frame,
 )
+from shop_manager.live.quota import quota_for_running_loop
 from shop_manager.live.ticker import ticker_for_running_loop
 
-__all__ = ["CLOSE_FORBIDDEN", "ProductFeedConsumer"]
+__all__ = ["CLOSE_FORBIDDEN", "CLOSE_TOO_MANY_SOCKETS", "ProductFeedConsumer"]
 
 logger = logging.getLogger("shop_manager.live.consumer")
 
-# Frames a socket may have queued before it counts as too far behind.
-OUTBOX_SIZE = 1000
+# Characters of frames a socket may have queued before it counts as too far
+# behind (frames are JSON text, mostly ASCII: about as many bytes). A frame
+# is always queued into an empty outbox, however long.
+OUTBOX_LIMIT = 1024 * 1024
 # Most queued frames one message carries, so one message stays a sane size.
 MAX_FRAMES_PER_MESSAGE = 100
 # Application close code sent when the user may no longer watch.
 CLOSE_FORBIDDEN = 4403
+# Sent, right after the handshake, to a socket its user has no place for
+# (SHOP_MANAGER["SOCKETS_PER_USER"]).
+CLOSE_TOO_MANY_SOCKETS = 4429
 # What disconnect() is told when the consumer ended without a client close.
 CLOSE_INTERNAL_ERROR = 1011
 
@@ -102,6 +115,10 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
         # Every frame after the first, written in order by this socket's one
         # writer task, which runs only while this holds something.
         self.outbox: list[str] = []
+        # The characters the outbox holds, and whether it overflowed since it
+        # was last empty (said once in the log, not per dropped frame).
+        self.outbox_size = 0
+        self.overflowed = False
         self.writer: asyncio.Task[None] | None = None
         # Set once the opening frame is out (only then may the writer start)
         # and cleared for good at disconnect.
@@ -114,6 +131,14 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
         self.cut = False
         self.revoked = False
         self.revoking: asyncio.Task[None] | None = None
+        # This socket's place among its user's (shop_manager.live.quota).
+        self.place: str | None = None
+        # A gap fill in progress: its reply, once queued, until it is written
+        # out; and the lowest ``after`` asked for meanwhile, answered next.
+        self.fetching = False
+        self.fetch_reply: str | None = None
+        self.fetch_next: int | None = None
+        self.fetch_task: asyncio.Task[None] | None = None
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels runs close_old_connections() in a thread before every
@@ -145,6 +170,15 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
         self.user_pk = user.pk
         self.session_key = session_key
         self.admitted(admission)
+        self.place = await quota_for_running_loop().take(user.pk)
+        if self.place is None:
+            # Accepted, so the client learns why (a refused handshake is a
+            # bare 403), and closed before any frame; it may retry later.
+            await self.accept()
+            await self.close(
+                code=CLOSE_TOO_MANY_SOCKETS, reason="Too many dashboard sockets."
+            )
+            return
         if self.session_key:
             # Logging out closes this session's sockets at once.
             self.session = session_group(self.session_key)
@@ -206,9 +240,13 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
             await self.disconnect(CLOSE_INTERNAL_ERROR)
 
     async def disconnect(self, code: int) -> None:
+        self.cut = True  # Nothing is queued any more.
         self.writing = False
-        self.outbox = []
+        self._drop_outbox()
+        self.fetch_next = None
         ticker_for_running_loop().discard(self)
+        place, self.place = self.place, None
+        await quota_for_running_loop().release(place)
         await fanout_for_running_loop().leave(self, self.session)
         if self.writer is not None and self.writer is not asyncio.current_task():
             self.writer.cancel()
@@ -218,8 +256,50 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
         self, text_data: str | None = None, bytes_data: bytes | None = None
     ) -> None:
         after = parse_client_frame(text_data)  # Binary frames are ignored.
-        if after is not None:
-            self.deliver(await self.batch_text(after))
+        if after is None:
+            return
+        if self.fetching:
+            # One gap fill at a time: this one is answered once the reply in
+            # progress is written out (with the lowest `after` asked for).
+            self.fetch_next = (
+                after if self.fetch_next is None else min(self.fetch_next, after)
+            )
+            return
+        self.fetching = True
+        await self._fetch(after)
+
+    async def _fetch(self, after: int) -> None:
+        """Answer a gap fill (``self.fetching`` already set)."""
+        if self.outbox_size >= OUTBOX_LIMIT:
+            # Too far behind to take the reply: not even read. The client
+            # asks again at a heartbeat once it has read what is queued.
+            self._fetched()
+            return
+        text = await self.batch_text(after)
+        self.fetch_reply = text
+        self.sent_since_tick = True
+        if not self._enqueue(text):
+            # Not queued (cut off, or too far behind meanwhile): done.
+            self._fetched()
+        # Otherwise the writer calls _fetched() once it has written it.
+
+    def _fetched(self) -> None:
+        """The reply in progress is written out: answer the next fetch."""
+        self.fetch_reply = None
+        after, self.fetch_next = self.fetch_next, None
+        if after is None or self.cut or not self.writing:
+            self.fetching = False
+            return
+        self.fetch_task = asyncio.get_running_loop().create_task(
+            self._fetch_logged(after)
+        )
+
+    async def _fetch_logged(self, after: int) -> None:
+        try:
+            await self._fetch(after)
+        except Exception:  # Nobody awaits this task: say what went wrong.
+            logger.warning("Could not answer a dashboard fetch.", exc_info=True)
+            self.fetching = False
 
     async def batch_text(self, after: int) -> str:
         """The ``batch`` of every event after ``after`` (bounded), read from the
@@ -258,18 +338,30 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
         """Queue a heartbeat frame (from the ticker) behind what is queued."""
         self._enqueue(text)
 
-    def _enqueue(self, text: str) -> None:
+    def _enqueue(self, text: str) -> bool:
+        """Queue ``text`` for the writer; whether it was queued."""
         if self.cut:
-            return
-        if len(self.outbox) >= OUTBOX_SIZE:
+            return False
+        size = len(text)
+        if self.outbox and self.outbox_size + size > OUTBOX_LIMIT:
             # A client this far behind catches up from the log: a later
-            # heartbeat shows it the gap and it fetches the range.
-            logger.info(
-                "Dashboard socket of user %s is behind; dropped a frame.", self.user_pk
-            )
-            return
+            # heartbeat, or the next event's id, shows it the gap and it
+            # fetches the range.
+            if not self.overflowed:
+                self.overflowed = True
+                logger.info(
+                    "Dashboard socket of user %s is behind; dropping frames.",
+                    self.user_pk,
+                )
+            return False
         self.outbox.append(text)
+        self.outbox_size += size
         self._start_writer()
+        return True
+
+    def _drop_outbox(self) -> None:
+        self.outbox = []
+        self.outbox_size = 0
 
     def _start_writer(self) -> None:
         # At most one writer at a time: it takes frames in queue order and
@@ -286,12 +378,18 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
             while self.outbox and self.writing:
                 texts = self.outbox[:MAX_FRAMES_PER_MESSAGE]
                 del self.outbox[:MAX_FRAMES_PER_MESSAGE]
+                self.outbox_size -= sum(map(len, texts))
+                if not self.outbox:
+                    self.overflowed = False
                 await send({"type": "websocket.send", "text": frames_text(texts)})
+                reply = self.fetch_reply
+                if reply is not None and any(text is reply for text in texts):
+                    self._fetched()
         except Exception:
             # The connection is gone; its disconnect cleans up.
             logger.debug("Could not write to a dashboard socket.", exc_info=True)
             self.writing = False
-            self.outbox = []
+            self._drop_outbox()
         finally:
             if self.writer is asyncio.current_task():
                 self.writer = None
@@ -305,7 +403,7 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
         """
         self.cut = True
         self.writing = False
-        self.outbox = []
+        self._drop_outbox()
         self.revoke_soon()
 
     def revoke_soon(self) -> None:

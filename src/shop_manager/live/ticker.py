@@ -6,7 +6,9 @@ notices events lost in transit even when nothing new happens. The heartbeat
 goes through the socket's outbox, behind the events queued before it. Every
 ``REVALIDATE_SECONDS`` it has the fan-out re-check every socket
 (:mod:`shop_manager.live.barrier`): the backstop for changes no signal
-announces (a session that expired, ``QuerySet.update()`` on users).
+announces (a session that expired, ``QuerySet.update()`` on users). Every
+tick it also renews its sockets' places among their users'
+(:mod:`shop_manager.live.quota`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from shop_manager.live.fanout import fanout_for_running_loop
 from shop_manager.live.feed import latest_event_id
 from shop_manager.live.loops import per_event_loop
 from shop_manager.live.protocol import heartbeat_text
+from shop_manager.live.quota import quota_for_running_loop
 
 __all__ = ["Ticker", "ticker_for_running_loop"]
 
@@ -91,6 +94,12 @@ class Ticker:
             await asyncio.wait_for(fanout.refresh(), get_config()["HEARTBEAT_SECONDS"])
         except Exception:
             logger.warning("Could not refresh the dashboard group.", exc_info=True)
+        try:
+            await asyncio.wait_for(
+                quota_for_running_loop().renew(), get_config()["HEARTBEAT_SECONDS"]
+            )
+        except Exception:
+            logger.warning("Could not renew the sockets' places.", exc_info=True)
         if (
             time.monotonic() - self._last_revalidated
             >= get_config()["REVALIDATE_SECONDS"]
