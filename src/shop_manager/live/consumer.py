@@ -248,9 +248,10 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
         place, self.place = self.place, None
         await quota_for_running_loop().release(place)
         await fanout_for_running_loop().leave(self, self.session)
-        if self.writer is not None and self.writer is not asyncio.current_task():
-            self.writer.cancel()
-        self.writer = None
+        for task in (self.writer, self.fetch_task):
+            if task is not None and task is not asyncio.current_task():
+                task.cancel()
+        self.writer = self.fetch_task = None
 
     async def receive(
         self, text_data: str | None = None, bytes_data: bytes | None = None
