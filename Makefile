@@ -88,8 +88,10 @@ bench-webhooks: venv
 	$(BIN)/python benchmarks/webhook_bench.py $(BENCH_ARGS)
 
 lint: venv
+	$(BIN)/python -m pip install --quiet --group lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) .tox .coverage .coverage.* dist build example_project/db.sqlite3

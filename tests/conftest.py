@@ -1,20 +1,22 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from channels.layers import channel_layers
+from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.test import override_settings
 from django.utils import translation
 
 from shop_manager import notifiers
 from shop_manager.models import Product
-from tests import services
+from tests.helpers import services
 
 TESTS = Path(__file__).parent
 # Folders whose tests form a suite, and the marker each suite's tests get.
@@ -106,6 +108,17 @@ def staff_client(client: Any, staff_user: Any) -> Any:
 def regular_client(client: Any, regular_user: Any) -> Any:
     client.force_login(regular_user)
     return client
+
+
+@pytest_asyncio.fixture
+async def disconnect_after() -> AsyncIterator[Callable[..., None]]:
+    """Register sockets to disconnect once the test ends, passed or failed."""
+    sockets: list[WebsocketCommunicator] = []
+    yield lambda *more: sockets.extend(more)
+    for socket in sockets:
+        # A socket the server closed has ended; the test asserted how.
+        if not socket.future.done():
+            await socket.disconnect()
 
 
 @pytest.fixture(autouse=True)

@@ -119,8 +119,10 @@ if CHANNEL_BACKEND in REDIS_LAYERS:
             # 5 s blocking reads and drop idle sockets (shop_manager.W002).
             "CONFIG": {
                 "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
-                # tox envs running side by side on one Redis must not hear each other.
-                "prefix": os.environ.get("CHANNEL_PREFIX", "asgi"),
+                # tox envs running side by side on one Redis must not hear
+                # each other, nor pytest-xdist's workers within one run.
+                "prefix": os.environ.get("CHANNEL_PREFIX", "asgi")
+                + os.environ.get("PYTEST_XDIST_WORKER", ""),
             },
         }
     }

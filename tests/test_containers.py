@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests import services
-from tests.example_site import EXAMPLE_ENV_VARS, PRODUCTION_SECRET_KEY, manage
+from tests.helpers import services
+from tests.helpers.example_site import EXAMPLE_ENV_VARS, PRODUCTION_SECRET_KEY, manage
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"

@@ -24,7 +24,7 @@ from django.utils import translation
 import shop_manager
 from shop_manager.live.strings import RECONNECT_MAX_SECONDS, dashboard_strings
 from shop_manager.models import Product
-from tests import services
+from tests.helpers import services
 
 PACKAGE = Path(shop_manager.__file__).resolve().parent
 CATALOGUE = Path("locale", "de", "LC_MESSAGES")

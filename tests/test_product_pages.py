@@ -12,7 +12,7 @@ from django.db import connection
 from django.utils import timezone
 
 from shop_manager.models import Product, ProductEvent
-from tests.products import product_form
+from tests.helpers.products import product_form
 
 pytestmark = pytest.mark.django_db
 

@@ -10,6 +10,8 @@ from django.utils.translation import gettext_lazy as _
 FEATURE_MODELS = ("webhooks", "live")
 # Features that register their own admin: ``shop_manager.<feature>.admin``.
 FEATURE_ADMINS = ("webhooks",)
+# Features with system checks of their own: ``shop_manager.<feature>.checks``.
+FEATURE_CHECKS = ("live", "notifiers", "transfer", "webhooks")
 
 
 class ShopManagerConfig(AppConfig):
@@ -30,6 +32,8 @@ class ShopManagerConfig(AppConfig):
         from shop_manager.changelog import receivers  # noqa: F401
         from shop_manager.live import revocation
 
+        for feature in FEATURE_CHECKS:
+            import_module(f"shop_manager.{feature}.checks")
         revocation.connect_receivers()
         if apps.is_installed("django.contrib.admin"):
             # As the admin's autodiscovery imports shop_manager.admin.

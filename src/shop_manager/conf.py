@@ -15,9 +15,12 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.module_loading import import_string
 
-__all__ = ["DEFAULTS", "get_config", "import_from_setting"]
+__all__ = ["DEFAULTS", "WEBSOCKET_ROUTE", "get_config", "import_from_setting"]
 
 SETTING_NAME = "SHOP_MANAGER"
+# The dashboard socket's route in shop_manager.routing; a host that mounts
+# websocket_urlpatterns at its root serves it at "/" + this (WEBSOCKET_PATH).
+WEBSOCKET_ROUTE = "ws/products/"
 
 DEFAULTS: dict[str, Any] = {
     # Dotted path to the permission policy class (see shop_manager.permissions).
@@ -37,7 +40,7 @@ DEFAULTS: dict[str, Any] = {
     # The CHANNEL_LAYERS alias the dashboard socket and channel-layer notifier use.
     "CHANNEL_LAYER": "default",
     # Where the host mounted shop_manager.routing.websocket_urlpatterns.
-    "WEBSOCKET_PATH": "/ws/products/",
+    "WEBSOCKET_PATH": "/" + WEBSOCKET_ROUTE,
     # Events the dashboard page renders before it goes live.
     "DASHBOARD_EVENTS": 50,
     # Most events one replay or gap-fill frame carries; the client asks again for more.

@@ -11,13 +11,12 @@ no version and are not counted.
 
 from __future__ import annotations
 
-import datetime
 from dataclasses import dataclass
 from typing import Any
 
 from shop_manager.changelog.rendering import field_label, show_value
 from shop_manager.changelog.writer import logged_value
-from shop_manager.forms import ProductForm
+from shop_manager.forms import ProductForm, input_text
 from shop_manager.models import Product, ProductEvent
 
 __all__ = ["FieldChoice", "KeptChange", "StaleEdit", "find_conflict"]
@@ -96,8 +95,8 @@ def find_conflict(form: ProductForm, current: Product) -> StaleEdit:
             FieldChoice(
                 field=name,
                 label=field_label(name),
-                theirs=input_string(getattr(current, name)),
-                mine=input_string(form[name].value()),
+                theirs=input_text(getattr(current, name)),
+                mine=input_text(form[name].value()),
                 started_display=show_value(before),
                 theirs_display=show_value(now),
                 mine_display=show_value(mine),
@@ -126,12 +125,3 @@ def their_changes(
             if who and who not in actors:
                 actors.append(who)
     return changes
-
-
-def input_string(value: Any) -> str:
-    """``value`` as a form input holds it: what a choice posts back."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    return str(value)

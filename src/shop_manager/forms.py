@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import datetime
 from typing import TYPE_CHECKING, Any
 
 from django import forms
 
 from shop_manager.models import COST_FIELDS, EDITABLE_FIELDS, Product
 
-__all__ = ["ProductForm"]
+__all__ = ["ProductForm", "input_text"]
 
 if TYPE_CHECKING:
     _ModelForm = forms.ModelForm[Product]
@@ -48,3 +49,14 @@ class ProductForm(_ModelForm):
         else:
             self.fields["version"].required = True
             self.fields["version"].initial = self.instance.version
+
+
+def input_text(value: Any) -> str:
+    """A value as a form input holds it, and the product form reads it back:
+    empty for None, ISO dates, decimals exactly as stored ("3.50"). What a
+    conflict's choice posts, and what a CSV cell holds."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return str(value)

@@ -60,9 +60,6 @@ class BasePermissionPolicy:
         in search, in the history and in the live feed."""
         return False
 
-    def can_manage_any(self, user: User) -> bool:
-        return any(self.can_manage(user, action) for action in ACTIONS)
-
 
 class StaffPolicy(BasePermissionPolicy):
     """The default: active staff and superusers manage, watch and see costs;

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, cast
 
 from django.urls import path
 
+from shop_manager.conf import WEBSOCKET_ROUTE
 from shop_manager.live.consumer import ProductFeedConsumer
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ websocket_urlpatterns: list[_ExtendedURLPattern | URLRouter] = [
     cast(
         "_ExtendedURLPattern",
         path(
-            "ws/products/",
+            WEBSOCKET_ROUTE,
             # URLRouter takes ASGI apps; django-stubs' path() knows only views.
             ProductFeedConsumer.as_asgi(),  # type: ignore[arg-type]
             name="shop_manager-product-feed",

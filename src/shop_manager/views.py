@@ -29,15 +29,14 @@ from django.views.generic import (
     UpdateView,
 )
 
-from shop_manager.changelog.actors import acting_as
 from shop_manager.changelog.rendering import event_payload
 from shop_manager.conf import get_config
 from shop_manager.conflicts import find_conflict
 from shop_manager.forms import ProductForm
+from shop_manager.listing import Listing
 from shop_manager.models import Product, ProductEvent, ProductQuerySet
 from shop_manager.models.events import event_id
-from shop_manager.permissions import Action, get_policy
-from shop_manager.refusals import RefusedPageMixin
+from shop_manager.refusals import PolicyMixin
 
 if TYPE_CHECKING:
     from django.core.paginator import _SupportsPagination
@@ -63,24 +62,8 @@ __all__ = [
     "ProductListView",
 ]
 
-# ?sort= values the list accepts; anything else falls back to the default.
-SORTS: dict[str, list[str]] = {
-    "name": ["name", "pk"],
-    "-name": ["-name", "-pk"],
-    "price": ["price", "name", "pk"],
-    "-price": ["-price", "name", "pk"],
-    "quantity": ["quantity", "name", "pk"],
-    "-quantity": ["-quantity", "name", "pk"],
-    "expiry_date": ["expiry_date", "name", "pk"],
-    "-expiry_date": ["-expiry_date", "name", "pk"],
-    "modified": ["modified", "pk"],
-    "-modified": ["-modified", "-pk"],
-}
-DEFAULT_SORT = "name"
 # Change-log entries shown on a product's page.
 HISTORY_LENGTH = 20
-STOCK_FILTERS = ("low",)
-EXPIRY_FILTERS = ("expired", "expiring")
 
 
 def save_unless_taken(form: ProductForm) -> Product | None:
@@ -95,43 +78,6 @@ def save_unless_taken(form: ProductForm) -> Product | None:
             raise
         return None
     return product
-
-
-class PolicyMixin(RefusedPageMixin):
-    """Ask the permission policy; anonymous users go to login, others get the
-    403 page."""
-
-    request: HttpRequest
-    # The management action a POST needs; None means read-only view access.
-    post_action: Action | None = None
-    get_action: Action | None = None
-
-    def dispatch(
-        self, request: HttpRequest, *args: Any, **kwargs: Any
-    ) -> HttpResponseBase:
-        # Changes made while handling this request are logged as this user's.
-        with acting_as(request.user):
-            return super().dispatch(request, *args, **kwargs)
-
-    def test_func(self) -> bool:
-        policy = get_policy()
-        action = self.post_action if self.request.method == "POST" else self.get_action
-        if action is None:
-            return policy.can_view(self.request.user)
-        return policy.can_manage(self.request.user, action)
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context: dict[str, Any] = super().get_context_data(**kwargs)  # type: ignore[misc]
-        policy = get_policy()
-        user = self.request.user
-        context["can_add"] = policy.can_manage(user, "add")
-        context["can_change"] = policy.can_manage(user, "change")
-        context["can_delete"] = policy.can_manage(user, "delete")
-        context["can_see_costs"] = self.sees_costs()
-        return context
-
-    def sees_costs(self) -> bool:
-        return get_policy().can_see_costs(self.request.user)
 
 
 class ProductFormMixin:
@@ -159,36 +105,21 @@ class ProductListView(PolicyMixin, _ListView):
         page = paginator.get_page(self.request.GET.get("page"))
         return paginator, page, list(page.object_list), page.has_other_pages()
 
-    def get_queryset(self) -> ProductQuerySet:
-        params = self.request.GET
-        queryset = Product.objects.search(
-            params.get("q", ""), with_costs=self.sees_costs()
-        ).with_stock_flags()
-        if params.get("stock") in STOCK_FILTERS:
-            # The flags are with_stock_flags()' annotations, which django-stubs
-            # does not follow through a method of our own.
-            queryset = queryset.filter(is_low_stock=True)  # type: ignore[misc]
-        expiry = params.get("expiry")
-        if expiry == "expired":
-            queryset = queryset.filter(is_expired=True)  # type: ignore[misc]
-        elif expiry == "expiring":
-            queryset = queryset.filter(is_expiring_soon=True)  # type: ignore[misc]
-        return queryset.order_by(*SORTS[self.current_sort()])
+    def listing(self) -> Listing:
+        return Listing.from_params(self.request.GET)
 
-    def current_sort(self) -> str:
-        sort = self.request.GET.get("sort", DEFAULT_SORT)
-        return sort if sort in SORTS else DEFAULT_SORT
+    def get_queryset(self) -> ProductQuerySet:
+        return self.listing().products(with_costs=self.sees_costs())
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         params = self.request.GET
+        listing = self.listing()
         context.update(
-            query=params.get("q", "").strip(),
-            sort=self.current_sort(),
-            stock=params.get("stock") if params.get("stock") in STOCK_FILTERS else "",
-            expiry=params.get("expiry")
-            if params.get("expiry") in EXPIRY_FILTERS
-            else "",
+            query=listing.query,
+            sort=listing.sort,
+            stock=listing.stock,
+            expiry=listing.expiry,
             sorts=[
                 ("name", _("Name")),
                 ("price", _("Price")),

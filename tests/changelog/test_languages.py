@@ -17,14 +17,22 @@ from django.utils import translation
 from shop_manager.live.feed import batch_after
 from shop_manager.models import Product, ProductEvent
 from shop_manager.webhooks.payloads import message_body
-from tests.layers import RecordingLayer
-from tests.products import product_form
+from tests.helpers.layers import RecordingLayer
+from tests.helpers.products import product_form
 
 pytestmark = pytest.mark.django_db
 
 WORDS = {
-    "en": {"headline": "Product “Tea” was updated", "quantity": "quantity"},
-    "de": {"headline": "Produkt „Tea“ wurde geändert", "quantity": "Menge"},
+    "en": {
+        "headline": "Product “Tea” was updated",
+        "quantity": "quantity",
+        "by": "(by staff)",
+    },
+    "de": {
+        "headline": "Produkt „Tea“ wurde geändert",
+        "quantity": "Menge",
+        "by": "(von staff)",
+    },
 }
 NOTIFIERS = {
     "live": {"BACKEND": "shop_manager.live.notifier.ChannelLayerNotifier"},
@@ -45,7 +53,9 @@ def recorded(settings: Any) -> Iterator[list[tuple[str, dict[str, Any]]]]:
     # Through the settings fixture, as the test's other overrides: overrides
     # undone out of order would leave one in force for the next tests.
     RecordingLayer.sent.clear()
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "tests.layers.RecordingLayer"}}
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "tests.helpers.layers.RecordingLayer"}
+    }
     yield RecordingLayer.sent
     RecordingLayer.sent.clear()
 
@@ -90,7 +100,7 @@ def test_a_change_saved_in_one_language_reads_in_each_readers(
 
     # The log line.
     (record,) = [r for r in caplog.records if r.name == "shop.audit"]
-    assert sentence(site) in record.getMessage()
+    assert record.getMessage().endswith(f"{sentence(site)} {WORDS[site]['by']}")
 
     # A webhook body, built wherever the relay runs.
     with translation.override(saver):

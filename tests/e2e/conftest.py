@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from django.db import connection
 
-from tests.e2e.support import (
+from tests.helpers.servers import (
     CHROMIUM,
     CHROMIUM_ARGS,
     DashboardPage,

@@ -10,8 +10,8 @@ import pytest
 
 from shop_manager.live.feed import latest_event_id
 from shop_manager.models import Product
-from tests.e2e.support import HttpSession, off_main_thread
-from tests.products import product_form
+from tests.helpers.products import product_form
+from tests.helpers.servers import HttpSession, off_main_thread
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 

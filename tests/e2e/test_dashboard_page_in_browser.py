@@ -4,13 +4,14 @@ the browser's language."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
 
 from shop_manager.live.feed import latest_event_id
 from shop_manager.models import Product, ProductEvent
-from tests.e2e.support import off_main_thread
+from tests.helpers.servers import off_main_thread
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
@@ -149,6 +150,12 @@ def test_the_dashboard_speaks_the_browsers_language(start_servers, browser):
         updated = page.locator(f'[data-feed] > li[data-id="{off_main_thread(update)}"]')
         expect(updated).to_contain_text("Produkt „Tea“ wurde geändert")
         expect(updated.locator(".sm-feed-action")).to_have_text("geändert")
+        # The live frame is worded in the site's language (English here); the
+        # script words the change in the page's, and dates it as pages do.
+        expect(updated.locator(".sm-feed-changes")).to_have_text("Menge: 4 → 9")
+        expect(updated.locator("time")).to_have_text(
+            re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$")
+        )
         expect(page.get_by_label("Geändert")).to_be_checked()
         assert errors == []
     finally:

@@ -21,9 +21,9 @@ import pytest
 
 from shop_manager.live.feed import latest_event_id
 from shop_manager.models import Product, ProductEvent
-from tests import services
-from tests.e2e.support import FeedClient, HttpSession, dashboard_socket, wait_until
-from tests.faults.helpers import TcpProxy
+from tests.helpers import services
+from tests.helpers.faults import TcpProxy
+from tests.helpers.servers import FeedClient, HttpSession, dashboard_socket, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.fault]
 

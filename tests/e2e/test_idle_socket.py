@@ -14,7 +14,7 @@ import pytest
 
 from shop_manager.live.feed import latest_event_id
 from shop_manager.models import Product
-from tests.e2e.support import HttpSession, dashboard_socket
+from tests.helpers.servers import HttpSession, dashboard_socket
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.slow]
 

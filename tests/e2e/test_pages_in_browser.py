@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from shop_manager.models import Product
-from tests.e2e.support import DashboardPage, off_main_thread
+from tests.helpers.servers import DashboardPage, off_main_thread
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 

@@ -25,8 +25,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests import services as services_module
-from tests.doc_snippets import (
+from tests.helpers import services as services_module
+from tests.helpers.doc_snippets import (
     DEPLOYMENT,
     INSTALLATION,
     ROOT,
@@ -34,7 +34,7 @@ from tests.doc_snippets import (
     host_files,
     labelled_block,
 )
-from tests.e2e.support import (
+from tests.helpers.servers import (
     Process,
     RedisServer,
     free_port,

@@ -17,13 +17,13 @@ from django.core.management import call_command
 
 from shop_manager.live.feed import latest_event_id
 from shop_manager.models import Product
-from tests.e2e.support import (
+from tests.helpers.products import product_form
+from tests.helpers.servers import (
     ROOT,
     DashboardPage,
     HttpSession,
     off_main_thread,
 )
-from tests.products import product_form
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 

@@ -13,7 +13,7 @@ import pytest
 
 from shop_manager.live.feed import latest_event_id
 from shop_manager.models import Product
-from tests.e2e.support import off_main_thread
+from tests.helpers.servers import off_main_thread
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.security]
 

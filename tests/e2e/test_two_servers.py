@@ -11,8 +11,8 @@ import pytest
 from shop_manager.live.consumer import CLOSE_FORBIDDEN, CLOSE_TOO_MANY_SOCKETS
 from shop_manager.live.feed import latest_event_id
 from shop_manager.models import Product
-from tests.e2e.support import HttpSession, dashboard_socket
-from tests.products import product_form
+from tests.helpers.products import product_form
+from tests.helpers.servers import HttpSession, dashboard_socket
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.support import redis_server_binary, require
-from tests.faults.helpers import FreezableRedis, redis_layers
+from tests.helpers.faults import FreezableRedis
+from tests.helpers.layers import redis_layers
+from tests.helpers.servers import redis_server_binary, require
 
 
 @pytest.fixture(

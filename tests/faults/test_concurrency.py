@@ -21,9 +21,9 @@ from django.test import Client
 from shop_manager.forms import ProductForm
 from shop_manager.live.feed import latest_event_id
 from shop_manager.models import Product, ProductEvent
-from tests.e2e.support import wait_until
-from tests.faults.helpers import run_together
-from tests.products import product_form
+from tests.helpers.faults import run_together
+from tests.helpers.products import product_form
+from tests.helpers.servers import wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -3,7 +3,7 @@ keeps every change, and dashboards catch up once Redis is back.
 
 Each test runs its own redis-server (the shared one is never stopped) and
 saves through the product form. Already covered elsewhere: fake layers that
-hang or refuse (tests/test_notifiers.py::test_a_redis_outage_neither_fails_nor_holds_a_save),
+hang or refuse (tests/notifiers/test_backends.py::test_a_redis_outage_neither_fails_nor_holds_a_save),
 and a browser dashboard across a Redis stop and start on a real server
 process (tests/e2e/test_browser.py::test_change_saved_while_redis_was_down_reaches_the_dashboard).
 """
@@ -23,12 +23,9 @@ from shop_manager.live.fanout import fanout_for_running_loop
 from shop_manager.live.feed import latest_event_id
 from shop_manager.live.ticker import ticker_for_running_loop
 from shop_manager.models import Product, ProductEvent
-from tests.faults.helpers import (
-    dashboard_socket,
-    logged_in_client,
-    next_frame,
-)
-from tests.products import product_form
+from tests.helpers.products import product_form
+from tests.helpers.sockets import connected, next_frame
+from tests.helpers.users import login
 
 pytestmark = [
     pytest.mark.redis,
@@ -104,7 +101,7 @@ async def test_saves_while_redis_hangs_succeed_and_a_dashboard_replays_them(
     and each failed announcement is logged; once Redis answers again, a
     dashboard connecting with ``?after=<id before the outage>`` receives every
     missed event once, in order, and then live events again."""
-    client = await logged_in_client(staff_user)
+    client = await login(staff_user)
     tea = await create("Tea", quantity=4)
     before = await latest()
 
@@ -131,7 +128,7 @@ async def test_saves_while_redis_hangs_succeed_and_a_dashboard_replays_them(
     ]
     assert failures_logged(caplog) == 4
 
-    async with dashboard_socket(client, f"?after={before}") as socket:
+    async with connected(client, f"?after={before}") as socket:
         batch, _ = await next_frame(socket, is_type("batch"))
         assert [event["id"] for event in batch["events"]] == [e[0] for e in missed]
         assert [event["changes"].get("quantity") for event in batch["events"]] == [
@@ -157,10 +154,10 @@ async def test_while_redis_hangs_a_connected_dashboard_still_learns_of_changes(
     the new latest id and can fetch the change, all while Redis still hangs.
     (A heartbeat waiting on the hung Redis would stall for redis-py's 30 s
     socket_timeout.)"""
-    client = await logged_in_client(staff_user)
+    client = await login(staff_user)
     tea = await create("Tea", quantity=4)
 
-    async with dashboard_socket(client) as socket:
+    async with connected(client) as socket:
         hello, _ = await next_frame(socket, is_type("heartbeat"))
         private_redis.freeze()
         try:
@@ -203,10 +200,10 @@ async def test_after_redis_is_killed_and_restarted_no_dashboard_is_left_deaf(
             "('readuntil() called while another coroutine is already waiting'), "
             "and new sockets may fail to subscribe until the process restarts"
         )
-    client = await logged_in_client(staff_user)
+    client = await login(staff_user)
     tea = await create("Tea", quantity=4)
 
-    async with dashboard_socket(client) as first:
+    async with connected(client) as first:
         hello, _ = await next_frame(first, is_type("heartbeat"))
         private_redis.kill()
         statuses = [await save_quantity(client, tea, q) for q in (5, 6)]
@@ -216,7 +213,7 @@ async def test_after_redis_is_killed_and_restarted_no_dashboard_is_left_deaf(
         assert failures_logged(caplog) == 2
 
         private_redis.start()
-        async with dashboard_socket(client, f"?after={hello['last_id']}") as second:
+        async with connected(client, f"?after={hello['last_id']}") as second:
             batch, _ = await next_frame(second, is_type("batch"))
             assert [e["id"] for e in batch["events"]] == [e[0] for e in missed]
             assert await save_quantity(client, tea, 7) == 302

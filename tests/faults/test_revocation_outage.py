@@ -21,7 +21,8 @@ from channels.testing import WebsocketCommunicator
 from shop_manager.live.consumer import CLOSE_FORBIDDEN
 from shop_manager.live.feed import latest_event_id
 from shop_manager.models import Product
-from tests.faults.helpers import dashboard_socket, logged_in_client, next_frame
+from tests.helpers.sockets import connected, next_frame
+from tests.helpers.users import login
 
 pytestmark = [
     pytest.mark.redis,
@@ -97,11 +98,11 @@ async def test_a_revocation_whose_message_redis_lost_still_holds(
     no batch, only 4403; their other socket gets nothing logged after the
     demotion, neither while Redis is down nor once it is back and a later
     change goes out live to an admin, and is closed with 4403."""
-    victim = await logged_in_client(staff_user)
+    victim = await login(staff_user)
     tea = await make_tea()
     async with (
-        dashboard_socket(victim) as fetching,
-        dashboard_socket(victim) as listening,
+        connected(victim) as fetching,
+        connected(victim) as listening,
     ):
         hello, _ = await next_frame(fetching, lambda f: f["type"] == "heartbeat")
         await next_frame(listening, lambda f: f["type"] == "heartbeat")
@@ -119,10 +120,10 @@ async def test_a_revocation_whose_message_redis_lost_still_holds(
         assert SUPPLIER_AFTER not in json.dumps(frames)
 
         private_redis.start()
-        admin = await logged_in_client(admin_user)
+        admin = await login(admin_user)
         # The admin's socket joins once Redis answers, so the process listens
         # again before the next change goes out.
-        async with dashboard_socket(admin) as witness:
+        async with connected(admin) as witness:
             second = await change_supplier(tea, "SUP-LATER")
             await next_frame(
                 witness, lambda f: f["type"] == "event" and f["id"] == second

@@ -3,7 +3,7 @@ committed, not what was attempted.
 
 Already covered elsewhere: a create or an update inside a transaction that
 then raises logs and notifies nothing
-(tests/changelog/test_writer.py::test_a_rolled_back_change_logs_and_notifies_nothing,
+(tests/changelog/test_changelog_writer.py::test_a_rolled_back_change_logs_and_notifies_nothing,
 ::test_a_rolled_back_update_keeps_the_old_log).
 """
 

@@ -10,16 +10,9 @@ from channels.db import database_sync_to_async
 from django.contrib.auth.models import Group, Permission
 
 from shop_manager.live.consumer import CLOSE_FORBIDDEN, ProductFeedConsumer
-from tests.live.helpers import (
-    closed_with,
-    communicator,
-    connect,
-    create,
-    event_ids,
-    login,
-    product_rows,
-    update,
-)
+from tests.helpers.products import create, event_ids, product_rows, update
+from tests.helpers.sockets import closed_with, connect, dashboard_socket
+from tests.helpers.users import login
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -56,14 +49,14 @@ async def test_who_may_not_watch_is_refused(
             username="gone", password="x", is_staff=True, is_active=False
         )
         client = await login(inactive)
-    socket = communicator(client)
+    socket = dashboard_socket(client)
     connected, _ = await socket.connect()
     disconnect_after(socket)
     assert not connected
 
 
 async def test_a_cross_site_origin_is_refused(staff_user, disconnect_after):
-    socket = communicator(await login(staff_user), origin=b"https://evil.example")
+    socket = dashboard_socket(await login(staff_user), origin=b"https://evil.example")
     connected, _ = await socket.connect()
     disconnect_after(socket)
     assert not connected
@@ -339,14 +332,6 @@ async def test_revoking_one_user_leaves_others_connected(
     assert await mine.receive_nothing(timeout=0.2)
 
 
-async def test_deleting_the_user_closes_the_socket(staff_user, disconnect_after):
-    socket = await connect(await login(staff_user))
-    disconnect_after(socket)
-    await socket.receive_json_from()
-    await database_sync_to_async(staff_user.delete)()
-    assert await closed_with(socket) == CLOSE_FORBIDDEN
-
-
 @database_sync_to_async
 def join_watchers(user: Any) -> Group:
     group = Group.objects.create(name="Watchers")
@@ -458,7 +443,7 @@ async def test_a_layer_that_fails_before_naming_the_channel_surfaces_its_own_err
     # Not raising: the pub/sub layer's class has no new_channel of its own (its
     # instances proxy it to a per-loop layer), and a class attribute wins.
     monkeypatch.setattr(type(get_channel_layer()), "new_channel", refuse, raising=False)
-    socket = communicator(await login(staff_user))
+    socket = dashboard_socket(await login(staff_user))
     with pytest.raises(ConnectionError, match="layer down"):
         await socket.connect(timeout=5)
     from shop_manager.live.fanout import fanout_for_running_loop

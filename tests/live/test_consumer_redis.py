@@ -13,7 +13,9 @@ from django.conf import settings
 from django.test import override_settings
 
 from shop_manager.live.consumer import CLOSE_FORBIDDEN
-from tests.live.helpers import closed_with, connect, create, event_ids, login, update
+from tests.helpers.products import create, event_ids, update
+from tests.helpers.sockets import closed_with, connect
+from tests.helpers.users import login
 
 pytestmark = [
     pytest.mark.redis,

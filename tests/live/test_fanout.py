@@ -10,8 +10,10 @@ from channels.layers import get_channel_layer
 
 from shop_manager.live import fanout
 from shop_manager.live.groups import DASHBOARD_GROUP
-from tests.layers import FlakyReceiveLayer
-from tests.live.helpers import connect, create, login, update
+from tests.helpers.layers import FlakyReceiveLayer
+from tests.helpers.products import create, update
+from tests.helpers.sockets import connect
+from tests.helpers.users import login
 
 pytestmark = pytest.mark.asyncio
 
@@ -56,7 +58,9 @@ class Recorder:
 
 
 async def test_reader_survives_a_layer_outage(settings, monkeypatch):
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "tests.layers.FlakyReceiveLayer"}}
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "tests.helpers.layers.FlakyReceiveLayer"}
+    }
     FlakyReceiveLayer.failed = False
     monkeypatch.setattr(fanout, "RETRY_SECONDS", 0.01)
     hub = fanout.LocalFanout()
@@ -100,7 +104,9 @@ async def test_a_recheck_broadcast_and_a_reconnect_ask_the_barrier_for_a_pass(
 ):
     """The process re-checks its sockets when asked, and after its channel
     layer comes back (a broadcast may have been lost meanwhile)."""
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "tests.layers.FlakyReceiveLayer"}}
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "tests.helpers.layers.FlakyReceiveLayer"}
+    }
     FlakyReceiveLayer.failed = False
     monkeypatch.setattr(fanout, "RETRY_SECONDS", 0.01)
     hub = fanout.LocalFanout()

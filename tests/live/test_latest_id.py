@@ -11,7 +11,9 @@ import pytest
 from shop_manager.live import consumer as consumer_module
 from shop_manager.live import fanout
 from shop_manager.live.feed import latest_event_id
-from tests.live.helpers import connect, create, event_ids, login
+from tests.helpers.products import create, event_ids
+from tests.helpers.sockets import connect
+from tests.helpers.users import login
 
 pytestmark = pytest.mark.asyncio
 

@@ -9,25 +9,24 @@ consumer (a key renamed, added or dropped), that client breaks silently.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import Permission
 from django.contrib.staticfiles import finders
-from django.test import Client
 from jsonschema import Draft202012Validator
 
 from shop_manager.live.consumer import CLOSE_FORBIDDEN, CLOSE_TOO_MANY_SOCKETS
 from shop_manager.live.protocol import event_text, frames_text, heartbeat_text
 from shop_manager.models import Product, ProductEvent
-from tests.doc_snippets import DOCS_DIR, json_blocks
-from tests.sockets import dashboard_socket
+from tests.helpers.doc_snippets import DOCS_DIR, json_blocks
+from tests.helpers.sockets import connect
+from tests.helpers.users import login
 
 SCHEMA_PATH = "shop_manager/schema/live-protocol.json"
 MODEL_POLICY = {"PERMISSION_POLICY": "shop_manager.permissions.ModelPermissionsPolicy"}
@@ -127,28 +126,16 @@ def test_every_example_in_the_protocol_page_is_a_valid_frame():
 # Real frames from the consumer -----------------------------------------------
 
 
-@database_sync_to_async
-def logged_in(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-@pytest_asyncio.fixture
-async def open_socket() -> AsyncIterator[Connect]:
+@pytest.fixture
+def open_socket(disconnect_after: Any) -> Connect:
     """Opens one dashboard socket at a time; each is disconnected at the end."""
-    opened: list[WebsocketCommunicator] = []
 
     async def open_for(user: Any, query: str) -> WebsocketCommunicator:
-        socket = dashboard_socket(await logged_in(user), query)
-        opened.append(socket)
-        connected, _ = await socket.connect()
-        assert connected
+        socket = await connect(await login(user), query)
+        disconnect_after(socket)
         return socket
 
-    yield open_for
-    for socket in opened:
-        await socket.disconnect()
+    return open_for
 
 
 @database_sync_to_async

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
-from channels.layers import InMemoryChannelLayer
 from django.contrib.auth.models import Group, Permission
 from django.contrib.sessions.models import Session
 from django.db import connection, transaction
@@ -18,6 +17,7 @@ from django.utils import timezone
 from shop_manager.live import revocation as access
 from shop_manager.live.groups import DASHBOARD_GROUP, session_group
 from shop_manager.live.models import AccessGeneration
+from tests.helpers.layers import RecordingLayer
 
 # Real commits: on_commit callbacks run as they would in production.
 pytestmark = [
@@ -29,13 +29,6 @@ RECHECK = [(DASHBOARD_GROUP, "access.recheck")]
 MODEL_POLICY = {"PERMISSION_POLICY": "shop_manager.permissions.ModelPermissionsPolicy"}
 
 
-class RecordingLayer(InMemoryChannelLayer):
-    sent: ClassVar[list[tuple[str, dict[str, Any]]]] = []
-
-    async def group_send(self, group: str, message: dict[str, Any]) -> None:
-        RecordingLayer.sent.append((group, message))
-
-
 def kinds(sent: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, str]]:
     """(group, message type) of each message sent."""
     return [(group, message["type"]) for group, message in sent]
@@ -44,7 +37,7 @@ def kinds(sent: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, str]]:
 @pytest.fixture
 def recording_layer() -> Any:
     RecordingLayer.sent.clear()
-    layers = {"default": {"BACKEND": "tests.live.test_revocation.RecordingLayer"}}
+    layers = {"default": {"BACKEND": "tests.helpers.layers.RecordingLayer"}}
     with override_settings(CHANNEL_LAYERS=layers):
         yield RecordingLayer.sent
     RecordingLayer.sent.clear()
@@ -295,7 +288,7 @@ def test_saving_a_big_group_costs_one_message_and_no_per_member_work(
 
 def test_a_hanging_layer_is_logged_not_raised(staff_user, monkeypatch, caplog):
     monkeypatch.setattr(access, "_SEND_TIMEOUT", 0.2)
-    layers = {"default": {"BACKEND": "tests.layers.HangingLayer"}}
+    layers = {"default": {"BACKEND": "tests.helpers.layers.HangingLayer"}}
     started = time.monotonic()
     with override_settings(CHANNEL_LAYERS=layers):
         demote(staff_user)
@@ -306,7 +299,7 @@ def test_a_hanging_layer_is_logged_not_raised(staff_user, monkeypatch, caplog):
 
 
 def test_a_broken_layer_never_breaks_the_save(staff_user, caplog):
-    layers = {"default": {"BACKEND": "tests.layers.BrokenLayer"}}
+    layers = {"default": {"BACKEND": "tests.helpers.layers.BrokenLayer"}}
     with override_settings(CHANNEL_LAYERS=layers):
         demote(staff_user)
     staff_user.refresh_from_db()

@@ -8,13 +8,9 @@ import pytest_asyncio
 from channels.testing import WebsocketCommunicator
 from django.test import Client, override_settings
 
-from tests.example_site import migrate, migrated_copy
-from tests.security.helpers import (
-    IN_MEMORY_LAYER,
-    REDIS_LAYERS,
-    channel_layers,
-    communicator,
-)
+from tests.helpers.example_site import migrate, migrated_copy
+from tests.helpers.layers import IN_MEMORY_LAYER, REDIS_LAYERS, channel_layers
+from tests.helpers.sockets import dashboard_socket
 
 OpenSocket = Callable[[Client], Awaitable[WebsocketCommunicator]]
 
@@ -39,7 +35,7 @@ async def open_socket() -> AsyncIterator[OpenSocket]:
     opened: list[WebsocketCommunicator] = []
 
     async def open_for(client: Client) -> WebsocketCommunicator:
-        socket = communicator(client)
+        socket = dashboard_socket(client)
         opened.append(socket)
         connected, _ = await socket.connect(timeout=5)
         assert connected

@@ -25,21 +25,14 @@ from shop_manager.permissions import (
     ModelPermissionsPolicy,
     StaffPolicy,
 )
-from tests.sockets import dashboard_socket
+from tests.helpers.sockets import connect
+from tests.helpers.users import WATCHERS_POLICY, login
 
 # Values no timestamp can contain ("…:31.234…" holds "1.23"): a second is
 # never 87 or 76, so "987.65" and "876.54" only appear as the costs.
 COST = "987.65"
 NEW_COST = "876.54"
 SUPPLIER = "SUP-SECRET-42"
-WATCHERS_POLICY = "tests.security.test_cost_visibility.EveryoneWatchesPolicy"
-
-
-class EveryoneWatchesPolicy(StaffPolicy):
-    """A host's policy: any active user may watch; costs stay staff-only."""
-
-    def can_watch(self, user: Any) -> bool:
-        return self.is_active(user) and user.is_authenticated
 
 
 @pytest.fixture
@@ -176,12 +169,7 @@ def test_dashboard_page_leaves_cost_diffs_out_for_watchers_who_may_not_see_costs
 
 
 async def socket_for(user: Any, query: str) -> WebsocketCommunicator:
-    client = Client()
-    await database_sync_to_async(client.force_login)(user)
-    socket = dashboard_socket(client, query)
-    connected, _ = await socket.connect()
-    assert connected
-    return socket
+    return await connect(await login(user), query)
 
 
 @pytest_asyncio.fixture

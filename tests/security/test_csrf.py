@@ -5,14 +5,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from tests.products import product_form
-from tests.security.helpers import (
-    VALID_PRODUCT,
-    client_for,
-    is_logged_in,
-    product,
-    snapshot,
-)
+from tests.helpers.products import VALID_PRODUCT, product, product_form, snapshot
+from tests.helpers.users import client_for, is_logged_in
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ import io
 import pytest
 from django.core.management import call_command
 
-from tests.example_site import PRODUCTION_SECRET_KEY, manage, shell
+from tests.helpers.example_site import PRODUCTION_SECRET_KEY, manage, shell
 
 # Prints "<is_staff> <password matches>" for each username given.
 CHECK_USERS = """

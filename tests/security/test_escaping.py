@@ -13,13 +13,8 @@ import re
 import pytest
 from django.utils.html import escape
 
-from tests.products import product_form
-from tests.security.helpers import (
-    HOSTILE_NAMES,
-    VALID_PRODUCT,
-    client_for,
-    product,
-)
+from tests.helpers.products import HOSTILE_NAMES, VALID_PRODUCT, product, product_form
+from tests.helpers.users import client_for
 
 pytestmark = pytest.mark.django_db
 

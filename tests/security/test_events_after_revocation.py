@@ -30,8 +30,8 @@ from shop_manager.live import admission
 from shop_manager.live.consumer import CLOSE_FORBIDDEN
 from shop_manager.live.feed import latest_event_id
 from shop_manager.models import Product
-from tests.security.helpers import login
-from tests.sockets import dashboard_socket
+from tests.helpers.sockets import dashboard_socket
+from tests.helpers.users import login
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

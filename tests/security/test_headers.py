@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.security.helpers import client_for, product
+from tests.helpers.products import product
+from tests.helpers.users import client_for
 
 pytestmark = pytest.mark.django_db
 

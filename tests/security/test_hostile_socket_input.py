@@ -12,7 +12,7 @@ whose handler raises anyway is still unregistered.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
@@ -26,7 +26,7 @@ from shop_manager.live.consumer import ProductFeedConsumer
 from shop_manager.live.fanout import fanout_for_running_loop
 from shop_manager.live.ticker import ticker_for_running_loop
 from shop_manager.models import Product, ProductEvent
-from tests.sockets import dashboard_socket
+from tests.helpers.sockets import connect
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -40,24 +40,17 @@ async def staff_session(staff_user: Any) -> Client:
     return client
 
 
-@pytest_asyncio.fixture
-async def open_socket(staff_session: Client) -> AsyncIterator[Open]:
-    """Open staff sockets; each one still running is disconnected afterwards."""
-    opened: list[WebsocketCommunicator] = []
+@pytest.fixture
+def open_socket(staff_session: Client, disconnect_after: Any) -> Open:
+    """Open staff sockets; each one still running is disconnected afterwards
+    (one whose consumer raised has ended already; its test asserted that)."""
 
     async def open_(query: str = "") -> WebsocketCommunicator:
-        socket = dashboard_socket(staff_session, query)
-        opened.append(socket)
-        connected, _ = await socket.connect()
-        assert connected
+        socket = await connect(staff_session, query)
+        disconnect_after(socket)
         return socket
 
-    yield open_
-    for socket in opened:
-        # A socket whose consumer raised has ended already; the test that
-        # made it raise has asserted that.
-        if not socket.future.done():
-            await socket.disconnect()
+    return open_
 
 
 @database_sync_to_async

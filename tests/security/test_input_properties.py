@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shop_manager.models import MAX_QUANTITY, Product
-from tests.security.helpers import VALID_PRODUCT
+from tests.helpers.products import VALID_PRODUCT
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from tests.example_site import shell
+from tests.helpers.example_site import shell
 
 FAILURE_LIMIT = 5  # The example project's default AXES_FAILURE_LIMIT.
 # Runs inside the example project; prints one JSON object.

@@ -18,12 +18,11 @@ import pytest
 from django.test import Client
 
 from shop_manager.models import COST_FIELDS, Product, ProductEvent
-from shop_manager.permissions import StaffPolicy
+from tests.helpers.users import WATCHERS_POLICY
 
 pytestmark = pytest.mark.django_db
 
 URL = "/dashboard/products/events/"
-WATCHERS_POLICY = "tests.security.test_older_events.EveryoneWatchesPolicy"
 # Values no timestamp can contain ("…:31.234…" holds "1.23"): a second is
 # never 87 or 76, so "987.65" and "876.54" only appear as the costs.
 COST = "987.65"
@@ -52,13 +51,6 @@ HOSTILE = {
     "repeated": "before=5&before=6",
     "array_style": "before[]=5",
 }
-
-
-class EveryoneWatchesPolicy(StaffPolicy):
-    """A host's policy: any active user may watch; costs stay staff-only."""
-
-    def can_watch(self, user: Any) -> bool:
-        return self.is_active(user) and user.is_authenticated
 
 
 def snapshot() -> tuple[list[Any], int]:

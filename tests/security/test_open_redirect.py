@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.test import Client
 
-from tests.security.helpers import client_for
+from tests.helpers.users import client_for
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from tests.example_site import PRODUCTION_SECRET_KEY, manage, shell
+from tests.helpers.example_site import PRODUCTION_SECRET_KEY, manage, shell
 
 PRODUCTION = {
     "DEBUG": "false",

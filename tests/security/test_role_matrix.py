@@ -14,14 +14,8 @@ import pytest
 from django.test import Client, override_settings
 
 from shop_manager.models import Product
-from tests.products import product_form
-from tests.security.helpers import (
-    ROLES,
-    VALID_PRODUCT,
-    client_for,
-    product,
-    snapshot,
-)
+from tests.helpers.products import VALID_PRODUCT, product, product_form, snapshot
+from tests.helpers.users import ROLES, client_for
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from tests.security.helpers import client_for, is_logged_in, session_exists
+from tests.helpers.users import client_for, is_logged_in, session_exists
 
 pytestmark = pytest.mark.django_db
 

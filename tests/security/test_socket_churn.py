@@ -17,8 +17,8 @@ from django.conf import settings
 
 from shop_manager.live.fanout import fanout_for_running_loop
 from shop_manager.live.ticker import ticker_for_running_loop
-from tests.asgi import application
-from tests.security.helpers import client_for, socket_for
+from tests.helpers.sockets import dashboard_socket
+from tests.helpers.users import client_for
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -57,7 +57,7 @@ def layer_state() -> Any:
 
 
 async def open_socket(client: Any) -> Any:
-    socket = socket_for(application, client)
+    socket = dashboard_socket(client)
     connected, _ = await socket.connect()
     assert connected
     assert (await socket.receive_json_from())["type"] == "heartbeat"

@@ -37,8 +37,9 @@ from shop_manager.live.feed import latest_event_id
 from shop_manager.live.quota import SocketQuota, quota_for_running_loop
 from shop_manager.models import Product, ProductEvent
 from tests.asgi import application
-from tests.security.helpers import REDIS_LAYERS, channel_layers, login
-from tests.sockets import dashboard_socket
+from tests.helpers.layers import REDIS_LAYERS, channel_layers
+from tests.helpers.sockets import dashboard_socket
+from tests.helpers.users import login
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 from channels.db import database_sync_to_async
 
-from tests.asgi import application
-from tests.security.helpers import ROLES, client_for, socket_for
+from tests.helpers.sockets import dashboard_socket
+from tests.helpers.users import ROLES, client_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -32,7 +32,7 @@ HOSTILE_ORIGINS = [
 
 
 async def refused(client, origin: bytes | None) -> bool:
-    socket = socket_for(application, client, origin)
+    socket = dashboard_socket(client, origin=origin)
     connected, _ = await socket.connect()
     await socket.disconnect()
     return not connected

@@ -25,13 +25,9 @@ from django.test import Client
 from django.utils import timezone
 
 from shop_manager.live.consumer import CLOSE_FORBIDDEN
-from tests.security.helpers import (
-    closed_with,
-    communicator,
-    create_product,
-    login,
-    next_event,
-)
+from tests.helpers.products import create_product
+from tests.helpers.sockets import closed_with, dashboard_socket, next_event
+from tests.helpers.users import login
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -70,7 +66,7 @@ async def assert_closed_and_bystander_served(
 
 
 async def refused(client: Client) -> bool:
-    socket = communicator(client)
+    socket = dashboard_socket(client)
     connected, _ = await socket.connect(timeout=5)
     await socket.disconnect()
     return not connected

@@ -12,7 +12,8 @@ from shop_manager.models import Product, ProductEvent
 from shop_manager.transfer.apply import ImportRefused, import_table
 from shop_manager.transfer.plan import CHANGED, CREATED, REFUSED, Rights, plan_import
 from shop_manager.transfer.reading import FileRefused, Table, read_file
-from tests.transfer.helpers import RECORDING, RecordingNotifier, csv_bytes
+from tests.helpers.notifiers import RECORDING, RecordingNotifier
+from tests.helpers.transfer import csv_bytes
 
 pytestmark = pytest.mark.django_db
 

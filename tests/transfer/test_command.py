@@ -7,7 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from shop_manager.models import Product, ProductEvent
-from tests.transfer.helpers import csv_bytes
+from tests.helpers.transfer import csv_bytes
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from shop_manager.live.groups import DASHBOARD_GROUP
 from shop_manager.transfer.apply import import_table
 from shop_manager.transfer.plan import Rights
 from shop_manager.transfer.reading import read_file
-from tests.transfer.helpers import csv_bytes
+from tests.helpers.transfer import csv_bytes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

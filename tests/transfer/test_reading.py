@@ -6,7 +6,7 @@ import pytest
 from django.test import override_settings
 
 from shop_manager.transfer.reading import FileRefused, Table, read_file
-from tests.transfer.helpers import csv_bytes
+from tests.helpers.transfer import csv_bytes
 
 
 def read(data: bytes) -> Table:

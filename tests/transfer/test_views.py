@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from shop_manager.models import Product, ProductEvent
-from tests.transfer.helpers import csv_bytes, upload
+from tests.helpers.transfer import csv_bytes, upload
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from tests.webhooks.helpers import Receiver, fast_settings, receiving
+from tests.helpers.webhooks import Receiver, fast_settings, receiving
 
 
 @pytest.fixture

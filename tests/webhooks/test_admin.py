@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from shop_manager.webhooks.models import WebhookAttempt, WebhookEndpoint
-from tests.webhooks.helpers import (
+from tests.helpers.webhooks import (
     Answer,
     Receiver,
     fast_settings,

@@ -12,7 +12,7 @@ from standardwebhooks.webhooks import WebhookVerificationError
 
 from shop_manager.webhooks.models import WebhookEndpoint
 from shop_manager.webhooks.signing import generate_secret
-from tests.webhooks.helpers import Receiver, verify
+from tests.helpers.webhooks import Receiver, verify
 
 pytestmark = pytest.mark.usefixtures("fast")
 

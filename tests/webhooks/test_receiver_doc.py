@@ -11,7 +11,7 @@ from django.test import RequestFactory
 from shop_manager.models import ProductEvent
 from shop_manager.webhooks.payloads import message_body, message_id
 from shop_manager.webhooks.signing import generate_secret, signature_header
-from tests.doc_snippets import ROOT, python_blocks
+from tests.helpers.doc_snippets import ROOT, python_blocks
 
 
 def receiver_view(secret: str) -> Any:

@@ -7,7 +7,7 @@ from typing import Any
 
 from shop_manager.models import Product, ProductEvent
 from shop_manager.webhooks.models import WebhookAttempt, WebhookEndpoint
-from tests.webhooks.helpers import (
+from tests.helpers.webhooks import (
     Answer,
     Receiver,
     fast_settings,

@@ -11,7 +11,7 @@ import pytest
 
 from shop_manager.models import ProductEvent
 from shop_manager.webhooks.models import WebhookEndpoint
-from tests.webhooks.helpers import (
+from tests.helpers.webhooks import (
     FAST,
     Answer,
     Receiver,

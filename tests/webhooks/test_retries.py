@@ -12,7 +12,7 @@ from django.utils import timezone
 from shop_manager.conf import DEFAULTS
 from shop_manager.webhooks.models import WebhookAttempt, WebhookEndpoint
 from shop_manager.webhooks.retries import backoff_seconds, should_pause
-from tests.webhooks.helpers import (
+from tests.helpers.webhooks import (
     Answer,
     Receiver,
     fast_settings,

@@ -14,7 +14,7 @@ from shop_manager.webhooks.safety import (
     check_url,
     split_url,
 )
-from tests.webhooks.helpers import Answer, Receiver, fast_settings, relay_once
+from tests.helpers.webhooks import Answer, Receiver, fast_settings, relay_once
 
 
 @pytest.mark.parametrize(

@@ -94,7 +94,7 @@ def server_send(send: ASGISend) -> ASGISend:
 
 
 class ProductFeedConsumer(AsyncWebsocketConsumer):
-    """``ws/products/?after=<id>``: every event after ``id``, then live ones.
+    """``<WEBSOCKET_PATH>?after=<id>``: every event after ``id``, then live ones.
 
     The frames are those of :mod:`shop_manager.live.protocol`.
     """

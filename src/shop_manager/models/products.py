@@ -103,16 +103,23 @@ class ProductQuerySet(models.QuerySet["Product"]):
             ),
         )
 
+    def flagged(self, today: datetime.date | None = None) -> ProductQuerySet:
+        """This queryset with the stock flags, annotated once (a queryset
+        that has them keeps its own, whatever ``today`` says)."""
+        if "is_low_stock" in self.query.annotations:
+            return self
+        return self.with_stock_flags(today)
+
     # The flags are with_stock_flags()' annotations, which django-stubs does
     # not follow through a method of our own: hence the ignores.
     def low_stock(self) -> ProductQuerySet:
-        return self.with_stock_flags().filter(is_low_stock=True)  # type: ignore[misc]
+        return self.flagged().filter(is_low_stock=True)  # type: ignore[misc]
 
     def expired(self, today: datetime.date | None = None) -> ProductQuerySet:
-        return self.with_stock_flags(today).filter(is_expired=True)  # type: ignore[misc]
+        return self.flagged(today).filter(is_expired=True)  # type: ignore[misc]
 
     def expiring_soon(self, today: datetime.date | None = None) -> ProductQuerySet:
-        return self.with_stock_flags(today).filter(is_expiring_soon=True)  # type: ignore[misc]
+        return self.flagged(today).filter(is_expiring_soon=True)  # type: ignore[misc]
 
 
 class Product(TimeStampedModel):

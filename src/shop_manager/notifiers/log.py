@@ -5,7 +5,9 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from shop_manager.changelog.rendering import describe
+from django.utils.translation import gettext, ngettext
+
+from shop_manager.changelog.rendering import action_label, describe
 from shop_manager.notifiers.base import BaseNotifier
 
 if TYPE_CHECKING:
@@ -15,7 +17,8 @@ __all__ = ["LoggingNotifier"]
 
 
 class LoggingNotifier(BaseNotifier):
-    """Writes each event to a logger.
+    """Writes each event to a logger, worded in the active language (the
+    site's, as every backend runs: see :func:`shop_manager.notifiers.notify`).
 
     OPTIONS: ``LOGGER`` (name), ``LEVEL``, ``MAX_BATCH`` (a larger batch, as
     from a bulk load, is one summary line; the log itself has every event).
@@ -39,12 +42,17 @@ class LoggingNotifier(BaseNotifier):
         )
 
     def send(self, event: ProductEvent) -> None:
+        by = (
+            gettext("by %(actor)s") % {"actor": event.actor_name}
+            if event.actor_name
+            else gettext("by nobody")
+        )
         self.logger.log(
             self.level,
-            "#%s %s (by %s)",
+            "#%s %s (%s)",
             event.pk,
             describe(event),
-            event.actor_name or "nobody",
+            by,
             extra={"product_event": event.pk, "product_pk": event.product_pk},
         )
 
@@ -59,22 +67,28 @@ class LoggingNotifier(BaseNotifier):
         if not events:
             return
         counts = Counter(event.action for event in events)
+        total = len(events)
         if len(counts) == 1:
-            what = f"products {events[0].action}"
+            what = ngettext(
+                "%(count)s product %(action)s in bulk",
+                "%(count)s products %(action)s in bulk",
+                total,
+            ) % {"count": total, "action": action_label(events[0].action)}
         else:
-            what = (
-                "product changes ("
-                + ", ".join(
-                    f"{count} {action}" for action, count in sorted(counts.items())
-                )
-                + ")"
+            actions = ", ".join(
+                f"{count} {action_label(action)}"
+                for action, count in sorted(counts.items())
             )
+            what = ngettext(
+                "%(count)s product change (%(actions)s) in bulk",
+                "%(count)s product changes (%(actions)s) in bulk",
+                total,
+            ) % {"count": total, "actions": actions}
         self.logger.log(
             self.level,
-            "#%s-#%s %s %s in bulk",
+            "#%s-#%s %s",
             events[0].pk,
             events[-1].pk,
-            len(events),
             what,
             extra={"product_events": (events[0].pk, events[-1].pk)},
         )

@@ -38,9 +38,11 @@ __all__ = ["ImportRefused", "ImportResult", "import_table"]
 WRITE_BATCH = 1000
 # Products per UPDATE statement.
 UPDATE_BATCH = 100
-# The change log's action for each outcome that writes
-# (``ProductEvent.Action`` values).
-LOGGED_ACTIONS: dict[str, str] = {CREATED: "created", CHANGED: "updated"}
+# The change log's action for each outcome that writes.
+LOGGED_ACTIONS: dict[str, str] = {
+    CREATED: ProductEvent.Action.CREATED,
+    CHANGED: ProductEvent.Action.UPDATED,
+}
 # Distinct slug bases looked up per query when naming new products.
 SLUG_QUERY_BASES = 200
 

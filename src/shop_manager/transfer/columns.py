@@ -3,9 +3,7 @@ model names them (``cost_price``), and how a value is written in a cell."""
 
 from __future__ import annotations
 
-import datetime
-from typing import Any
-
+from shop_manager.forms import input_text
 from shop_manager.models import COST_FIELDS, EDITABLE_FIELDS
 
 __all__ = ["COLUMNS", "KEY_COLUMN", "cell_text", "columns_for"]
@@ -25,11 +23,5 @@ def columns_for(*, with_costs: bool) -> tuple[str, ...]:
     return tuple(column for column in COLUMNS if column not in COST_FIELDS)
 
 
-def cell_text(value: Any) -> str:
-    """A value as the product form reads it back: empty for None, ISO dates,
-    decimals exactly as stored ("3.50")."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    return str(value)
+# A value in a cell: as the product form reads it back.
+cell_text = input_text

@@ -17,9 +17,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views import View
 
+from shop_manager.listing import Listing
 from shop_manager.models import Product
 from shop_manager.permissions import get_policy
-from shop_manager.refusals import RefusedPageMixin
+from shop_manager.refusals import PolicyMixin, RefusedPageMixin
 from shop_manager.transfer.apply import ImportRefused, import_table
 from shop_manager.transfer.columns import columns_for
 from shop_manager.transfer.export import aiter_chunks, export_chunks
@@ -31,7 +32,6 @@ from shop_manager.transfer.plan import (
     plan_import,
 )
 from shop_manager.transfer.reading import FileRefused, check_size, decode, parse
-from shop_manager.views import PolicyMixin, ProductListView
 
 __all__ = ["ProductExportView", "ProductImportView", "csv_download"]
 
@@ -50,10 +50,10 @@ class ProductExportView(PolicyMixin, View):
     def get(
         self, request: HttpRequest, *args: Any, **kwargs: Any
     ) -> StreamingHttpResponse:
-        # The list's own queryset code, so the file always matches the page.
-        listing = ProductListView()
-        listing.setup(request, *args, **kwargs)
-        return csv_download(request, listing.get_queryset(), self.sees_costs())
+        # The list's own choices, so the file always matches the page.
+        with_costs = self.sees_costs()
+        products = Listing.from_params(request.GET).products(with_costs=with_costs)
+        return csv_download(request, products, with_costs)
 
 
 def csv_download(

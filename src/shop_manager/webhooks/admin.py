@@ -1,6 +1,5 @@
 """Endpoints are edited in the admin; attempts are only read. Imported by
-``ShopManagerConfig.ready()`` when the admin is installed, as the admin's
-autodiscovery imports ``shop_manager.admin``."""
+``shop_manager.admin`` so the admin's autodiscovery registers both."""
 
 from __future__ import annotations
 

@@ -24,8 +24,8 @@ from shop_manager.webhooks.signing import (
 
 __all__ = ["ACTIONS", "WebhookAttempt", "WebhookEndpoint"]
 
-# The change-log actions an endpoint may subscribe to (ProductEvent.Action).
-ACTIONS = ("created", "updated", "deleted")
+# The change-log actions an endpoint may subscribe to.
+ACTIONS: tuple[str, ...] = tuple(ProductEvent.Action.values)
 
 
 def validate_secret(value: str) -> None:
@@ -114,9 +114,6 @@ class WebhookEndpoint(models.Model):
     @property
     def is_paused(self) -> bool:
         return self.paused_at is not None
-
-    def wants(self, action: str) -> bool:
-        return not self.actions or action in self.actions
 
     def signing_secrets(self, now: datetime.datetime | None = None) -> list[str]:
         """The secrets to sign with now: the current one, and the previous one

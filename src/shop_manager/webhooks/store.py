@@ -1,6 +1,7 @@
-"""The relay's database side, all synchronous (the relay runs these in
-Django's sync thread): claiming endpoints under a lease, reading the log after
-a cursor, and saving progress, failures and attempts.
+"""The relay's database side, all synchronous (the relay runs these on its
+own database threads, one connection each): claiming endpoints under a
+lease, reading the log after a cursor, and saving progress, failures and
+attempts.
 
 Leases are timed by the database's clock on PostgreSQL, so relays on hosts
 whose clocks differ still agree on when one has expired.

@@ -18,7 +18,9 @@ from shop_manager.live.consumer import ProductFeedConsumer
 from shop_manager.live.protocol import event_text
 from shop_manager.live.ticker import ticker_for_running_loop
 from shop_manager.models import ProductEvent
-from tests.live.helpers import connect, create, login, unpacked
+from tests.helpers.products import create
+from tests.helpers.sockets import connect, unpacked
+from tests.helpers.users import login
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 

@@ -6,14 +6,12 @@ import json
 import logging
 import time
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
-from channels.layers import InMemoryChannelLayer
 from django.test import override_settings
 
 from shop_manager import notifiers
-from shop_manager.checks import check_notifiers
 from shop_manager.live.groups import DASHBOARD_GROUP
 from shop_manager.live.notifier import ChannelLayerNotifier
 from shop_manager.models import Product, ProductEvent
@@ -24,29 +22,15 @@ from shop_manager.notifiers import (
 from shop_manager.notifiers import (
     notifiers as handler,
 )
+from shop_manager.notifiers.checks import check_notifiers
 from shop_manager.notifiers.locmem import LocmemNotifier
 from shop_manager.notifiers.log import LoggingNotifier
+from tests.helpers.layers import RecordingLayer
+from tests.helpers.notifiers import RAISING
 
 pytestmark = pytest.mark.django_db
 
 LOCMEM = {"BACKEND": "shop_manager.notifiers.locmem.LocmemNotifier"}
-RAISING = {"BACKEND": "tests.test_notifiers.RaisingNotifier"}
-
-
-class RaisingNotifier(BaseNotifier):
-    """A webhook that always fails."""
-
-    def send(self, event: ProductEvent) -> None:
-        raise ConnectionError("webhook is down")
-
-
-class RecordingLayer(InMemoryChannelLayer):
-    """Remembers every group_send."""
-
-    sent: ClassVar[list[tuple[str, dict[str, Any]]]] = []
-
-    async def group_send(self, group: str, message: dict[str, Any]) -> None:
-        RecordingLayer.sent.append((group, message))
 
 
 @pytest.fixture(autouse=True)
@@ -105,7 +89,7 @@ def test_a_raising_backend_does_not_fail_the_http_post(
 
 
 @override_settings(
-    CHANNEL_LAYERS={"default": {"BACKEND": "tests.layers.HangingLayer"}},
+    CHANNEL_LAYERS={"default": {"BACKEND": "tests.helpers.layers.HangingLayer"}},
     SHOP_MANAGER={
         "NOTIFIERS": {
             "default": {
@@ -130,7 +114,7 @@ def test_a_hanging_channel_layer_is_cut_off_by_the_timeout(caplog):
 
 
 @pytest.mark.parametrize(
-    "layer", ["tests.layers.HangingLayer", "tests.layers.BrokenLayer"]
+    "layer", ["tests.helpers.layers.HangingLayer", "tests.helpers.layers.BrokenLayer"]
 )
 def test_a_redis_outage_neither_fails_nor_holds_a_save(
     settings, layer, caplog, django_capture_on_commit_callbacks
@@ -153,7 +137,7 @@ def test_a_redis_outage_neither_fails_nor_holds_a_save(
 
 
 @override_settings(
-    CHANNEL_LAYERS={"default": {"BACKEND": "tests.test_notifiers.RecordingLayer"}},
+    CHANNEL_LAYERS={"default": {"BACKEND": "tests.helpers.layers.RecordingLayer"}},
     SHOP_MANAGER={
         "NOTIFIERS": {
             "default": {
@@ -302,3 +286,31 @@ def test_the_old_channel_layer_notifier_path_still_works_with_a_warning():
     with pytest.warns(DeprecationWarning, match="shop_manager.live.notifier"):
         old = import_string("shop_manager.notifiers.channel_layer.ChannelLayerNotifier")
     assert old is ChannelLayerNotifier
+
+
+def test_logging_notifier_words_a_bulk_in_the_sites_language(settings, caplog):
+    """Not in the language of the request that made the changes."""
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "de"
+    settings.SHOP_MANAGER = {
+        "NOTIFIERS": {
+            "log": {
+                "BACKEND": "shop_manager.notifiers.log.LoggingNotifier",
+                "OPTIONS": {"MAX_BATCH": 1},
+            }
+        }
+    }
+    events = [
+        ProductEvent(id=pk, action=action)
+        for pk, action in ((1, "created"), (2, "created"), (3, "updated"))
+    ]
+    with (
+        caplog.at_level(logging.INFO, logger="shop_manager.events"),
+        translation.override("en"),
+    ):
+        notifiers.notify(events)
+    messages = [
+        r.getMessage() for r in caplog.records if r.name == "shop_manager.events"
+    ]
+    assert messages == ["#1-#3 3 Produktänderungen (2 erstellt, 1 geändert) auf einmal"]

@@ -1,10 +1,13 @@
-"""Is PostgreSQL / Redis reachable? Tests that need one skip with a clear reason
+"""Is PostgreSQL / Redis reachable? (And a free port, and waiting for a
+condition, for tests that start processes.) Tests that need one skip with a clear reason
 on a machine without it, and fail under CI (``CI=true``), where it must be up."""
 
 from __future__ import annotations
 
 import os
 import socket
+import time
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import pytest
@@ -41,3 +44,24 @@ def require(name: str, address: tuple[str, int]) -> None:
     if in_ci():
         pytest.fail(f"{message}, and CI=true requires it.")
     pytest.skip(f"{message}; start it to run this test.")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_until(
+    check: Callable[[], bool],
+    timeout: float = 10,
+    what: str = "a condition",
+    interval: float = 0.02,
+) -> None:
+    """Return once ``check()`` is true; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"Timed out after {timeout} s waiting for {what}.")
+        time.sleep(interval)

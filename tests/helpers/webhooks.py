@@ -23,6 +23,7 @@ from django.test import override_settings
 from standardwebhooks.webhooks import Webhook
 
 from shop_manager.webhooks.relay import Relay
+from tests.helpers.services import free_port, wait_until
 
 __all__ = [
     "FAST",
@@ -53,22 +54,6 @@ FAST: dict[str, Any] = {
 
 def fast_settings(**overrides: Any) -> Any:
     return override_settings(SHOP_MANAGER={**FAST, **overrides})
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until(
-    condition: Callable[[], bool], timeout: float = 10, what: str = "condition"
-) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
 
 
 @dataclass

@@ -10,7 +10,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DOCS_DIR = ROOT / "docs"
 INSTALLATION = DOCS_DIR / "installation.md"
 DEPLOYMENT = DOCS_DIR / "deployment.md"

@@ -1,6 +1,5 @@
 """Tools the fault cases share: a TCP proxy that can cut PostgreSQL off, a
-Redis that can be frozen, form data, threads that report their errors, and
-dashboard sockets on the test routing."""
+Redis that can be frozen, threads that report their errors."""
 
 from __future__ import annotations
 
@@ -8,28 +7,14 @@ import asyncio
 import os
 import signal
 import threading
-import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from typing import Any
 
-from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
 from django.db import connections
-from django.test import Client
-from redis.exceptions import ConnectionError as RedisConnectionError
 
-from tests.e2e.support import RedisServer, free_port
+from tests.helpers.servers import RedisServer, free_port
 
-__all__ = [
-    "FreezableRedis",
-    "TcpProxy",
-    "dashboard_socket",
-    "logged_in_client",
-    "next_frame",
-    "redis_layers",
-    "run_together",
-]
+__all__ = ["FreezableRedis", "TcpProxy", "run_together"]
 
 
 class FreezableRedis(RedisServer):
@@ -43,23 +28,6 @@ class FreezableRedis(RedisServer):
     def thaw(self) -> None:
         assert self.process is not None
         os.kill(self.process.pid, signal.SIGCONT)
-
-
-def redis_layers(backend: str, url: str, prefix: str) -> dict[str, Any]:
-    """``CHANNEL_LAYERS`` for a channels-redis layer on ``url``, as
-    docs/deployment.md configures it: socket_timeout above channels-redis' 5 s
-    blocking reads, and for the list layer a command on a connection Redis
-    dropped retried once on a new one (the pub/sub layer reconnects by itself;
-    on Python 3.10 the retry stalled its reconnect)."""
-    host: dict[str, Any] = {"address": url, "socket_timeout": 30}
-    if backend.endswith(".core.RedisChannelLayer"):
-        host["retry_on_error"] = [RedisConnectionError]
-    return {
-        "default": {
-            "BACKEND": backend,
-            "CONFIG": {"hosts": [host], "prefix": prefix},
-        }
-    }
 
 
 def run_together(*jobs: Callable[[], Any]) -> list[Any]:
@@ -173,61 +141,3 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
         pass
     finally:
         writer.transport.abort()
-
-
-async def logged_in_client(user: Any) -> Client:
-    client = Client()
-    await database_sync_to_async(client.force_login)(user)
-    return client
-
-
-@asynccontextmanager
-async def dashboard_socket(
-    client: Client, query: str = ""
-) -> AsyncIterator[WebsocketCommunicator]:
-    """A staff member's dashboard socket on the test project's routing."""
-    from tests.sockets import dashboard_socket as new_socket
-
-    socket = new_socket(client, query)
-    # Generous: right after a Redis restart the layer is still reconnecting.
-    connected, _ = await socket.connect(timeout=20)
-    assert connected, "the dashboard socket was refused"
-    try:
-        yield socket
-    finally:
-        if not socket.future.done():  # A test that ended it has checked why.
-            await socket.disconnect()
-
-
-async def next_frame(
-    socket: WebsocketCommunicator,
-    matches: Callable[[dict[str, Any]], bool],
-    timeout: float = 10,
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The first frame ``matches`` accepts, and the frames read before it.
-
-    Waits on the output queue itself: ``receive_json_from(timeout=...)``
-    cancels the application when it times out, closing the socket under test.
-    """
-    skipped: list[dict[str, Any]] = []
-    pending: list[dict[str, Any]] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not pending:
-            if socket.output_queue.empty():
-                if socket.future.done():
-                    socket.future.result()  # Raise what ended the application.
-                    break
-                await asyncio.sleep(0.02)
-                continue
-            message: dict[str, Any] = await socket.receive_json_from()
-            # The socket's writer bundles frames queued together into one
-            # "frames" message: read them one by one, in order.
-            pending = (
-                list(message["frames"]) if message["type"] == "frames" else [message]
-            )
-        frame = pending.pop(0)
-        if matches(frame):
-            return frame, skipped
-        skipped.append(frame)
-    raise AssertionError(f"no matching frame within {timeout} s; got {skipped}")

@@ -1,5 +1,6 @@
-"""Real processes for the end-to-end tests: a private Redis, daphne servers of
-the test project, a cookie-keeping HTTP client and a dashboard socket client."""
+"""Real processes for the end-to-end and fault tests: a private Redis, daphne
+servers of the test project, a cookie-keeping HTTP client and a dashboard
+socket client for them (in-process sockets: :mod:`.sockets`)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ from urllib.request import (
 import pytest
 from django.db import connections
 
-from tests import services
+from tests.helpers import services
+from tests.helpers.services import free_port, wait_until
 
 if TYPE_CHECKING:
     from playwright.sync_api import Dialog, Locator, Page
@@ -57,23 +59,6 @@ def require(what: str, available: bool, hint: str) -> None:
     if services.in_ci():
         pytest.fail(f"{what} is missing, and CI=true requires it. {hint}")
     pytest.skip(f"{what} is missing. {hint}")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_until(
-    check: Callable[[], bool], timeout: float, what: str, interval: float = 0.05
-) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"Timed out after {timeout} s waiting for {what}.")
-        time.sleep(interval)
 
 
 def off_main_thread(func: Callable[[], T]) -> T:

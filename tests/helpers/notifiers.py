@@ -1,30 +1,25 @@
-"""Shared helpers for the transfer tests."""
+"""Notifier backends that record or fail, for tests (named by dotted path in
+``SHOP_MANAGER["NOTIFIERS"]``)."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
-from typing import Any, ClassVar
-
-from django.core.files.uploadedfile import SimpleUploadedFile
+from typing import ClassVar
 
 from shop_manager.models import ProductEvent
 from shop_manager.notifiers.base import BaseNotifier
 
-RECORDING = {"BACKEND": "tests.transfer.helpers.RecordingNotifier"}
+__all__ = ["RAISING", "RECORDING", "RaisingNotifier", "RecordingNotifier"]
+
+RAISING = {"BACKEND": "tests.helpers.notifiers.RaisingNotifier"}
+RECORDING = {"BACKEND": "tests.helpers.notifiers.RecordingNotifier"}
 
 
-def csv_bytes(
-    rows: Sequence[Sequence[Any]], *, delimiter: str = ",", bom: bool = False
-) -> bytes:
-    buffer = io.StringIO()
-    csv.writer(buffer, delimiter=delimiter).writerows(rows)
-    return (("\ufeff" if bom else "") + buffer.getvalue()).encode()
+class RaisingNotifier(BaseNotifier):
+    """A webhook that always fails."""
 
-
-def upload(data: bytes, name: str = "products.csv") -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, data, content_type="text/csv")
+    def send(self, event: ProductEvent) -> None:
+        raise ConnectionError("webhook is down")
 
 
 class RecordingNotifier(BaseNotifier):

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-EXAMPLE_PROJECT = Path(__file__).resolve().parent.parent / "example_project"
+EXAMPLE_PROJECT = Path(__file__).resolve().parents[2] / "example_project"
 # The example settings read these; a test's own environment must not leak in.
 EXAMPLE_ENV_VARS = {
     "ALLOWED_HOSTS",

@@ -17,7 +17,7 @@ from shop_manager.changelog.actors import acting_as
 from shop_manager.changelog.rendering import describe
 from shop_manager.changelog.writer import logged_value
 from shop_manager.models import Product, ProductEvent
-from tests.products import product_form
+from tests.helpers.products import product_form
 
 LOCMEM = {
     "NOTIFIERS": {

@@ -37,14 +37,16 @@ def test_good_configuration_passes_every_check():
         ({"PAGE_SIZE": 0}, "shop_manager.E003"),
         ({"LOW_STOCK_THRESHOLD": "5"}, "shop_manager.E003"),
         ({"EXPIRING_SOON_DAYS": True}, "shop_manager.E003"),
-        ({"HEARTBEAT_SECONDS": 0}, "shop_manager.E003"),
-        ({"REVALIDATE_SECONDS": "soon"}, "shop_manager.E003"),
+        ({"HEARTBEAT_SECONDS": 0}, "shop_manager.E015"),
+        ({"REVALIDATE_SECONDS": "soon"}, "shop_manager.E015"),
         ({"IMPORT_MAX_BYTES": 0}, "shop_manager.E003"),
         ({"WEBHOOK_BATCH_SIZE": 0}, "shop_manager.E003"),
         ({"WEBHOOK_PAUSE_AFTER_FAILURES": 2.5}, "shop_manager.E003"),
         ({"WEBHOOK_SECRET_OVERLAP_SECONDS": -1}, "shop_manager.E003"),
-        ({"WEBHOOK_BACKOFF_SECONDS": 0}, "shop_manager.E003"),
-        ({"WEBHOOK_ATTEMPTS_KEEP_DAYS": "30"}, "shop_manager.E003"),
+        ({"WEBHOOK_BACKOFF_SECONDS": 0}, "shop_manager.E015"),
+        ({"WEBHOOK_ATTEMPTS_KEEP_DAYS": "30"}, "shop_manager.E015"),
+        ({"DASHBOARD_EVENTS": 0}, "shop_manager.E003"),
+        ({"REPLAY_LIMIT": 1.5}, "shop_manager.E003"),
         ({"WEBHOOK_ALLOW_PRIVATE_ADDRESSES": "false"}, "shop_manager.E013"),
         (
             {"WEBHOOK_TIMEOUT_SECONDS": 20, "WEBHOOK_LEASE_SECONDS": 30},
@@ -58,14 +60,14 @@ def test_bad_settings_are_reported(settings, config, check_id):
 
 
 @pytest.mark.parametrize("limit", [0, -1, "20", 2.5, True, []])
-def test_e015_sockets_per_user_must_be_none_or_a_positive_whole_number(settings, limit):
+def test_e021_sockets_per_user_must_be_none_or_a_positive_whole_number(settings, limit):
     """0 would refuse every dashboard; "20" and True are typos for 20."""
     settings.SHOP_MANAGER = {"SOCKETS_PER_USER": limit}
-    assert check_ids() == {"shop_manager.E015"}
+    assert check_ids() == {"shop_manager.E021"}
 
 
 @pytest.mark.parametrize("limit", [None, 1, 20, 500])
-def test_e015_accepts_none_or_a_positive_whole_number(settings, limit):
+def test_e021_accepts_none_or_a_positive_whole_number(settings, limit):
     settings.SHOP_MANAGER = {"SOCKETS_PER_USER": limit}
     assert check_ids() == set()
 
@@ -98,6 +100,7 @@ def dashboard_check_ids() -> list[str]:
         in {
             "shop_manager.E006",
             "shop_manager.E007",
+            "shop_manager.E016",
             "shop_manager.W002",
             "shop_manager.W003",
         }
@@ -215,13 +218,26 @@ def test_e007_the_dashboard_layer_is_missing(settings, channel_layers, shop_mana
             "default": {"BACKEND": "shop_manager.notifiers.log.LoggingNotifier"},
             "x": {"BACKEND": "missing"},
         },
-        ["not", "a", "dict"],
+        {"default": ["not", "a", "dict"]},
     ],
     ids=["missing-module", "not-a-notifier", "no-backend", "one-bad", "not-a-dict"],
 )
 def test_e006_a_notifier_cannot_be_built(settings, notifiers):
     settings.SHOP_MANAGER = {"NOTIFIERS": notifiers}
     assert dashboard_check_ids() == ["shop_manager.E006"]
+
+
+def test_e016_notifiers_is_not_a_dict_of_aliases(settings):
+    settings.SHOP_MANAGER = {"NOTIFIERS": ["not", "a", "dict"]}
+    assert dashboard_check_ids() == ["shop_manager.E016"]
+
+
+@pytest.mark.parametrize("key", ["PAGE_SIZE", "HEARTBEAT_SECONDS"])
+def test_one_id_names_one_condition(settings, key):
+    """A bad count is E003, a bad interval E015: never the same id for both."""
+    settings.SHOP_MANAGER = {key: "x"}
+    expected = "shop_manager.E003" if key == "PAGE_SIZE" else "shop_manager.E015"
+    assert check_ids() == {expected}
 
 
 # Settings that used to fail silently -----------------------------------------
