@@ -47,9 +47,12 @@ class Database:
         # Set when a pass starts reading.
         self.reading = asyncio.Event()
         self.failures = 0
+        # The user pks each pass checked.
+        self.checked: list[list[int]] = []
 
     def __call__(self, sockets: Any) -> tuple[int, dict[Any, bool]]:
         self.passes += 1
+        self.checked.append(sorted(pk for pk, _ in sockets))
         if self.failures:
             self.failures -= 1
             raise ConnectionError("database restarting")
@@ -231,23 +234,28 @@ async def test_the_periodic_recheck_closes_what_no_signal_announced(database):
     assert expired.cut
 
 
-async def test_a_socket_checked_before_a_revocation_the_process_passed_is_checked(
+async def test_sockets_opened_since_the_last_pass_are_checked_and_only_they(
     database,
 ):
-    """Its check raced a revocation the process has already checked its
-    other sockets for: it is checked at once, and events wait for it."""
+    """A socket opened after the last pass counts as checked at no
+    generation: the next event newer than that waits for a pass that checks
+    the new sockets (one whose user was revoked meanwhile is cut off), not
+    the one already checked at the event's generation."""
     fanout = Fanout(Socket(1, valid_at=5))
+    revoked, kept = Socket(2), Socket(3)
+    fanout.join(revoked)
+    fanout.join(kept)
+    fanout.event("at 0", generation=0)  # Logged before any revocation.
+    assert fanout.relayed == [("at 0", [1, 2, 3])]
     database.generation = 5
-    database.watchers = {1: True}
-    late = Socket(2, valid_at=4)
-    database.gate = asyncio.Event()
-    fanout.join(late)
+    database.watchers = {1: True, 3: True}  # User 2 lost access meanwhile.
     fanout.event("at 5", generation=5)
-    assert fanout.relayed == []
-    database.gate.set()
+    assert fanout.relayed == [("at 0", [1, 2, 3])]
     await fanout.settled()
-    assert late.cut
-    assert fanout.relayed == [("at 5", [1])]
+    assert database.checked == [[2, 3]]
+    assert revoked.cut
+    assert not kept.cut
+    assert fanout.relayed[-1] == ("at 5", [1, 3])
 
 
 async def test_an_event_without_a_generation_is_dropped(database):

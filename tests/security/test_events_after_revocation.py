@@ -288,12 +288,12 @@ async def test_a_replay_read_after_a_revocation_is_not_sent(staff_user, monkeypa
     before = await database_sync_to_async(latest_event_id)()
     read_events = admission.events_after
 
-    def demote_then_read(after: int) -> Any:
+    def demote_then_read(after: int, **annotations: Any) -> Any:
         staff_user.is_staff = False
         staff_user.save()
         tea.supplier_number = SUPPLIER_AFTER
         tea.save()
-        return read_events(after)
+        return read_events(after, **annotations)
 
     monkeypatch.setattr(admission, "events_after", demote_then_read)
     socket = dashboard_socket(client, f"?after={before}")

@@ -3,12 +3,13 @@
 Every commit that may take dashboard access away bumps the access generation
 before it returns (:mod:`shop_manager.live.models`), and every event's message
 carries the generation read after that event committed. Each socket knows the
-generation it was last checked at (``valid_at``: read before the check). An
-event may go to this process's sockets at once only if every one of them was
-checked at its generation or later; otherwise it waits here, with everything
-after it, in order, while one re-validation pass re-checks every socket: the
-pass closes the revoked ones, tells the rest whether they still see costs,
-and then the events it covers go out.
+generation it was last checked at (``valid_at``: read before the check; 0
+for a socket just opened, whose handshake read its user before any
+generation). An event may go to this process's sockets at once only if every
+one of them was checked at its generation or later; otherwise it waits here,
+with everything after it, in order, while one re-validation pass re-checks
+the sockets that were not: the pass closes the revoked ones, tells the rest
+whether they still see costs, and then the events it covers go out.
 
 So, once a revocation's commit returns, nothing logged after it reaches a
 socket it revoked, on any process, whatever the channel layer does with the
@@ -18,11 +19,12 @@ overtaken (channels-redis' list layer orders a channel's messages by the
 shards). Those messages (``access.recheck``, ``access.revoked``) still start a
 pass at once, so idle sockets close too.
 
-The hot path pays one comparison per event while nothing is held; a pass
-costs one database round trip for all the process's sockets
+The hot path pays one comparison per event while nothing is held. A pass
+costs three queries however many sockets it checks
 (:func:`shop_manager.live.revalidation.still_valid`), and only follows a
-revocation, a socket joining with an older check, or the periodic re-check
-(which holds nothing back).
+revocation (every socket), sockets opened since the last pass (those only:
+so connecting costs no query of its own, and a burst of connects makes one
+pass), or the periodic re-check (every socket; it holds nothing back).
 """
 
 from __future__ import annotations
@@ -129,13 +131,9 @@ class Barrier:
             self._task = asyncio.get_running_loop().create_task(self._passes())
 
     def joined(self, socket: Checked) -> None:
-        """A socket joined, checked at ``socket.valid_at``."""
-        before = self.validated
+        """A socket joined, checked at ``socket.valid_at``: the next event
+        newer than that waits until a pass has checked it."""
         self.validated = min(self.validated, socket.valid_at)
-        if before != NOBODY and socket.valid_at < before:
-            # A revocation this process has checked for came after this
-            # socket's own check (they raced): check it too, at once.
-            self.want(before)
 
     def emptied(self) -> None:
         """The last socket left: nothing is owed to anyone."""
@@ -151,8 +149,17 @@ class Barrier:
     async def _passes(self) -> None:
         try:
             while self.recipients and (self.forced or self.wanted > self.validated):
-                self.forced = False
-                sockets: list[Checked] = list(self.recipients)
+                everyone, self.forced = self.forced, False
+                wanted = self.wanted
+                sockets: list[Checked] = [
+                    socket
+                    for socket in self.recipients
+                    if everyone or socket.valid_at < wanted
+                ]
+                if not sockets:  # Those that were not checked have left.
+                    self._recount()
+                    self._release()
+                    continue
                 try:
                     generation, verdicts = await database_sync_to_async(
                         checked_sockets
@@ -163,12 +170,12 @@ class Barrier:
                         "their events and trying again.",
                         exc_info=True,
                     )
-                    self.forced = True
+                    self.forced = self.forced or everyone
                     await asyncio.sleep(RETRY_SECONDS)
                     continue
                 self._apply(sockets, generation, verdicts)
                 self._release()
-                if generation < self.wanted:
+                if generation < wanted:
                     # The database answered with an older generation than an
                     # event already carried: a lagging read replica (or a
                     # deleted row). Hold on, and ask again a little later
@@ -177,7 +184,7 @@ class Barrier:
                         "The access generation read (%s) is older than an "
                         "event's (%s); holding its events.",
                         generation,
-                        self.wanted,
+                        wanted,
                     )
                     await asyncio.sleep(RETRY_SECONDS)
         finally:
@@ -198,6 +205,9 @@ class Barrier:
             else:
                 socket.sees_costs = sees_costs
                 socket.valid_at = max(socket.valid_at, generation)
+        self._recount()
+
+    def _recount(self) -> None:
         self.validated = min(
             (socket.valid_at for socket in self.recipients), default=NOBODY
         )

@@ -31,7 +31,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.sessions import InstanceSessionWrapper
 from channels.utils import await_many_dispatch
 
-from shop_manager.live.admission import Admission, admit, batch_for
+from shop_manager.live.admission import Admission, batch_for, watch_rights
 from shop_manager.live.fanout import fanout_for_running_loop
 from shop_manager.live.feed import latest_event_id
 from shop_manager.live.groups import session_group
@@ -103,7 +103,8 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
     # Whether this user may see cost fields; frames leave them out otherwise.
     sees_costs: bool = False
     # The access generation the socket was last checked at
-    # (shop_manager.live.barrier); set with sees_costs.
+    # (shop_manager.live.barrier); 0 until a pass or a read from the log
+    # checks it, since the handshake loaded the user before any was read.
     valid_at: int = 0
     # The session that opened the socket: the socket lives no longer than it.
     session_key: str | None = None
@@ -152,24 +153,23 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         user = self.scope.get("user")
-        session_key = getattr(self.scope.get("session"), "session_key", None) or None
-        # One hop for the whole check, the user and session read afresh (a
-        # revocation may have committed since the handshake loaded them). Not
-        # thread_sensitive=False (which would let sockets' checks run side by
-        # side): connections opened in the loop's thread pool outlived their
-        # hops under the test suite (PostgreSQL sessions left open, the test
-        # database not dropped).
-        admission = (
-            await database_sync_to_async(admit)(user.pk, session_key)
-            if user is not None and user.is_authenticated
-            else None
+        # One hop for both checks. Not thread_sensitive=False (which would let
+        # sockets' checks run side by side): connections opened in the loop's
+        # thread pool outlived their hops under the test suite (PostgreSQL
+        # sessions left open, the test database not dropped).
+        may_watch, sees_costs = (
+            await database_sync_to_async(watch_rights)(user)
+            if user is not None
+            else (False, False)
         )
-        if user is None or admission is None:
+        if user is None or not may_watch:
             await self.close()  # Before accept(): the handshake gets a 403.
             return
         self.user_pk = user.pk
-        self.session_key = session_key
-        self.admitted(admission)
+        self.sees_costs = sees_costs
+        self.session_key = (
+            getattr(self.scope.get("session"), "session_key", None) or None
+        )
         self.place = await quota_for_running_loop().take(user.pk)
         if self.place is None:
             # Accepted, so the client learns why (a refused handshake is a
@@ -186,7 +186,7 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
         # the client drops ids it already has.
         fanout = fanout_for_running_loop()
         await fanout.join(self, self.session)  # Fails first if Redis is down.
-        if self.cut:  # A re-check that raced the join found it revoked.
+        if self.cut:  # A pass that ran meanwhile found it revoked.
             return
         await self.accept()
         self.transport_send = server_send(self.base_send)

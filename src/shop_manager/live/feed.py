@@ -45,11 +45,16 @@ def batch_after(after: int, *, with_costs: bool = True) -> dict[str, Any]:
     return replay_frame(after, events, more=more, with_costs=with_costs)
 
 
-def events_after(after: int) -> tuple[list[ProductEvent], bool]:
+def events_after(after: int, **annotations: Any) -> tuple[list[ProductEvent], bool]:
     """Every event after ``after``, up to ``REPLAY_LIMIT``; and whether the
-    limit cut them short."""
+    limit cut them short. ``annotations`` are read with them, in the same
+    statement."""
     limit = get_config()["REPLAY_LIMIT"]
-    events = list(ProductEvent.objects.filter(id__gt=after).order_by("id")[:limit])
+    events = list(
+        ProductEvent.objects.filter(id__gt=after)
+        .annotate(**annotations)
+        .order_by("id")[:limit]
+    )
     return events, len(events) == limit
 
 

@@ -20,10 +20,10 @@ from __future__ import annotations
 from typing import ClassVar
 
 from django.db import IntegrityError, models, transaction
-from django.db.models import F
+from django.db.models import F, Subquery
 from django.utils.translation import gettext_lazy as _
 
-__all__ = ["AccessGeneration"]
+__all__ = ["AccessGeneration", "generation_subquery"]
 
 # The one row.
 ROW = 1
@@ -65,3 +65,9 @@ class AccessGeneration(models.Model):
 
     def __str__(self) -> str:
         return str(self.value)
+
+
+def generation_subquery() -> Subquery:
+    """The generation as an expression, to read it in the same statement
+    (so the same snapshot) as other rows: NULL before the first bump."""
+    return Subquery(AccessGeneration.objects.filter(pk=ROW).values("value")[:1])

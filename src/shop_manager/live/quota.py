@@ -37,6 +37,11 @@ __all__ = ["SocketQuota", "quota_for_running_loop", "ttl"]
 
 logger = logging.getLogger("shop_manager.live.quota")
 
+# Redis connections a process uses for the count, per Redis host. A burst of
+# connects (a server restart) waits for one of these rather than opening a
+# connection per socket, which cost more than the count itself.
+CONNECTIONS = 4
+
 # Drop the user's expired places, and take one if fewer than ARGV[1] are
 # left: at Redis' own clock, so processes on hosts whose clocks disagree agree.
 TAKE = """
@@ -179,13 +184,12 @@ class SocketQuota:
     def _clients_for(self, config: dict[str, Any]) -> list[Any]:
         if self._clients is None:
             from channels_redis.utils import (  # type: ignore[import-untyped]
-                create_pool,
                 decode_hosts,
             )
             from redis import asyncio as aioredis
 
             self._clients = [
-                aioredis.Redis(connection_pool=create_pool(host))
+                aioredis.Redis(connection_pool=_pool(host))
                 for host in decode_hosts(config.get("hosts"))
             ]
         return self._clients
@@ -199,6 +203,24 @@ class SocketQuota:
                 await client.aclose(close_connection_pool=True)
             except Exception:
                 logger.debug("Could not close a Redis client.", exc_info=True)
+
+
+def _pool(host: dict[str, Any]) -> Any:
+    """A pool of at most ``CONNECTIONS`` to a channels-redis host, with the
+    host's own options (timeouts, retries); commands beyond them wait."""
+    from channels_redis.utils import create_pool
+    from redis import asyncio as aioredis
+
+    if "address" not in host:  # Sentinels, or host and port: as the layer does.
+        return create_pool(host)
+    options = {
+        key: value
+        for key, value in host.items()
+        if key not in {"address", "max_connections"}
+    }
+    return aioredis.BlockingConnectionPool.from_url(
+        host["address"], max_connections=CONNECTIONS, timeout=ttl(), **options
+    )
 
 
 quota_for_running_loop = per_event_loop(SocketQuota)
