@@ -168,6 +168,9 @@ class DjangoTarget(Target):
             self.env["DB_CONN_MAX_AGE"] = str(args.conn_max_age)
         self.env["DB_POOL"] = "true" if args.db_pool else "false"
         self.staff = max(1, min(args.staff, args.sockets_max))
+        # The sockets share a few accounts (one session each), so each
+        # account holds far more sockets than SOCKETS_PER_USER's 20.
+        self.env["SOCKETS_PER_USER"] = str(args.sockets_max)
         self.slugs = self._set_up_data()
         self.child = Child("django", self._command(), self.env, workdir / "django.log")
         wait_until(self._answers, 60, "the example project")

@@ -64,6 +64,19 @@ def test_bad_settings_are_reported(settings, config, check_id):
     assert check_id in check_ids()
 
 
+@pytest.mark.parametrize("limit", [0, -1, "20", 2.5, True, []])
+def test_e021_sockets_per_user_must_be_none_or_a_positive_whole_number(settings, limit):
+    """0 would refuse every dashboard; "20" and True are typos for 20."""
+    settings.SHOP_MANAGER = {"SOCKETS_PER_USER": limit}
+    assert check_ids() == {"shop_manager.E021"}
+
+
+@pytest.mark.parametrize("limit", [None, 1, 20, 500])
+def test_e021_accepts_none_or_a_positive_whole_number(settings, limit):
+    settings.SHOP_MANAGER = {"SOCKETS_PER_USER": limit}
+    assert check_ids() == set()
+
+
 def test_non_dict_setting(settings):
     settings.SHOP_MANAGER = ["PAGE_SIZE"]
     assert check_ids() == {"shop_manager.E001"}

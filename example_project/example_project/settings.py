@@ -246,6 +246,10 @@ SHOP_MANAGER = {
         "log": {"BACKEND": "shop_manager.notifiers.log.LoggingNotifier"},
     },
 }
+if os.environ.get("SOCKETS_PER_USER"):
+    # Dashboard sockets one account may hold open (20 by default). A load
+    # test that shares a few accounts among many sockets raises it.
+    SHOP_MANAGER["SOCKETS_PER_USER"] = int(os.environ["SOCKETS_PER_USER"])
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

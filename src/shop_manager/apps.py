@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 # Features whose models are registered under this app (their tables are in
 # its migrations), each in its own package: ``shop_manager.<feature>.models``.
-FEATURE_MODELS = ("webhooks",)
+FEATURE_MODELS = ("webhooks", "live")
 # Features that register their own admin: ``shop_manager.<feature>.admin``.
 FEATURE_ADMINS = ("webhooks",)
 # Features with system checks of their own: ``shop_manager.<feature>.checks``.

@@ -53,6 +53,10 @@ DEFAULTS: dict[str, Any] = {
     "HEARTBEAT_SECONDS": 5,
     # Seconds between re-checks that every connected user may still watch.
     "REVALIDATE_SECONDS": 30,
+    # Dashboard sockets one user may hold open at once (a staff member with
+    # several tabs and devices); counted across every server process on the
+    # channel layer's Redis, per process otherwise. None: no limit.
+    "SOCKETS_PER_USER": 20,
     # Largest CSV file the import accepts, in bytes and in rows (the page and
     # the command).
     "IMPORT_MAX_BYTES": 5 * 1024 * 1024,

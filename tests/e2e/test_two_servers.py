@@ -3,11 +3,12 @@ any of them reaches dashboards on all of them."""
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from decimal import Decimal
 
 import pytest
 
-from shop_manager.live.consumer import CLOSE_FORBIDDEN
+from shop_manager.live.consumer import CLOSE_FORBIDDEN, CLOSE_TOO_MANY_SOCKETS
 from shop_manager.live.feed import latest_event_id
 from shop_manager.models import Product
 from tests.helpers.products import product_form
@@ -80,3 +81,65 @@ def test_a_password_change_closes_the_users_sockets_on_every_server(
         assert thiefs_feed.closed_with(timeout=5) == CLOSE_FORBIDDEN
         Product.objects.create(name="Tea", price=Decimal("3.50"), quantity=4)
         assert others_feed.next_frame("event", timeout=5)["action"] == "created"
+
+
+def test_no_event_logged_after_a_demotion_reaches_the_users_sockets_on_any_server(
+    start_servers, staff_user, django_user_model
+):
+    """Promise 6 across processes: a staff member watches on two server
+    processes; they are demoted and, at once, a supplier number changes.
+    Safe: neither of their sockets receives that change (only heartbeats,
+    then 4403), while another watcher on the second server receives it live."""
+    server_a, server_b = start_servers("a", "b")
+    django_user_model.objects.create_user(
+        username="other", password="other-pass", is_staff=True
+    )
+    tea = Product.objects.create(
+        name="Tea", price=Decimal("3.50"), supplier_number="SUP-BEFORE", quantity=4
+    )
+    on_a, on_b, other = (
+        HttpSession(server_a.url),
+        HttpSession(server_b.url),
+        HttpSession(server_b.url),
+    )
+    on_a.log_in("staff", "staff-pass")
+    on_b.log_in("staff", "staff-pass")
+    other.log_in("other", "other-pass")
+    after = latest_event_id()
+
+    with (
+        dashboard_socket(server_a, on_a, after=after) as feed_a,
+        dashboard_socket(server_b, on_b, after=after) as feed_b,
+        dashboard_socket(server_b, other, after=after) as others_feed,
+    ):
+        for feed in (feed_a, feed_b, others_feed):
+            feed.next_frame("batch", timeout=5)
+
+        staff_user.is_staff = False
+        staff_user.save()
+        tea.supplier_number = "SUP-AFTER-DEMOTION"
+        tea.save()
+
+        event = others_feed.next_frame("event", timeout=5)
+        assert event["changes"]["supplier_number"]["new"] == "SUP-AFTER-DEMOTION"
+        # Any frame but a heartbeat before the close fails here.
+        assert feed_a.closed_with(timeout=5) == CLOSE_FORBIDDEN
+        assert feed_b.closed_with(timeout=5) == CLOSE_FORBIDDEN
+
+
+def test_a_users_sockets_are_counted_across_servers(start_servers, staff_user):
+    """Attack: one staff account spreads sockets over every server process
+    to get past a per-process limit. Safe: the limit (SOCKETS_PER_USER, 20)
+    counts them in the shared Redis: 10 on one server and 10 on the other
+    fill it, and the next, on either, is closed with 4429."""
+    server_a, server_b = start_servers("a", "b")
+    staff = HttpSession(server_a.url)
+    staff.log_in("staff", "staff-pass")
+    after = latest_event_id()
+    with ExitStack() as stack:
+        for server in [server_a] * 10 + [server_b] * 10:
+            feed = stack.enter_context(dashboard_socket(server, staff, after=after))
+            feed.next_frame("batch", timeout=5)
+        for server in (server_a, server_b):
+            with dashboard_socket(server, staff, after=after) as refused:
+                assert refused.closed_with(timeout=5) == CLOSE_TOO_MANY_SOCKETS

@@ -66,7 +66,10 @@ async def test_after_nobody_listened_the_next_socket_asks_the_log(
 
 
 class Listener:
+    user_pk = 1
+    session_key = None
     sees_costs = True
+    valid_at = 0
 
     def deliver(self, text: str) -> None:
         pass

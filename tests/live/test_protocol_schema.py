@@ -21,6 +21,7 @@ from django.contrib.auth.models import Permission
 from django.contrib.staticfiles import finders
 from jsonschema import Draft202012Validator
 
+from shop_manager.live.consumer import CLOSE_FORBIDDEN, CLOSE_TOO_MANY_SOCKETS
 from shop_manager.live.protocol import event_text, frames_text, heartbeat_text
 from shop_manager.models import Product, ProductEvent
 from tests.helpers.doc_snippets import DOCS_DIR, json_blocks
@@ -226,3 +227,19 @@ def test_several_queued_frames_make_one_valid_frames_message():
     assert_valid(message, "server_frame")
     assert message["frames"] == [json.loads(text) for text in texts]
     assert frames_text(texts[:1]) == texts[0]
+
+
+def test_the_servers_close_codes_are_in_the_schema_and_the_protocol_page():
+    """A host's client tells "stop" (4403) from "retry later" (4429) by the
+    code: both are described where it looks, and no other is sent."""
+    codes = {CLOSE_FORBIDDEN, CLOSE_TOO_MANY_SOCKETS}
+    described = {
+        choice["const"] for choice in load_schema()["$defs"]["close_code"]["oneOf"]
+    }
+    assert described == codes
+    for code in codes:
+        assert validator("close_code").is_valid(code)
+    assert not validator("close_code").is_valid(4000)
+    page = (DOCS_DIR / "protocol.md").read_text()
+    for code in codes:
+        assert f"| `{code}` |" in page

@@ -15,7 +15,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from shop_manager.live import revocation as access
-from shop_manager.live.groups import RECHECK_GROUP, session_group
+from shop_manager.live.groups import DASHBOARD_GROUP, session_group
+from shop_manager.live.models import AccessGeneration
 from tests.helpers.layers import RecordingLayer
 
 # Real commits: on_commit callbacks run as they would in production.
@@ -24,8 +25,13 @@ pytestmark = [
     pytest.mark.usefixtures("recording_layer"),
 ]
 
-RECHECK = [(RECHECK_GROUP, {"type": "access.recheck"})]
+RECHECK = [(DASHBOARD_GROUP, "access.recheck")]
 MODEL_POLICY = {"PERMISSION_POLICY": "shop_manager.permissions.ModelPermissionsPolicy"}
+
+
+def kinds(sent: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, str]]:
+    """(group, message type) of each message sent."""
+    return [(group, message["type"]) for group, message in sent]
 
 
 @pytest.fixture
@@ -45,14 +51,36 @@ def test_logout_closes_that_session_and_asks_for_a_recheck(
     recording_layer.clear()
     response = client.post("/accounts/logout/")
     assert response.status_code == 302
-    # The targeted close, then the recheck for the deleted session row.
-    assert recording_layer == [
-        (
-            session_group(session_key),
-            {"type": "access.revoked", "group": session_group(session_key)},
-        ),
+    # The targeted close, then the recheck for the deleted session row, both
+    # on the dashboard group (one ordered stream with the events).
+    assert kinds(recording_layer) == [
+        (DASHBOARD_GROUP, "access.revoked"),
         *RECHECK,
     ]
+    assert recording_layer[0][1]["group"] == session_group(session_key)
+
+
+def test_each_message_carries_the_generation_its_commit_bumped_to(
+    staff_user, recording_layer
+):
+    """Bumped after the commit, before the message: every event logged later
+    carries a generation at least as high (shop_manager.live.barrier)."""
+    before = AccessGeneration.objects.current()
+    demote(staff_user)
+    deactivate(staff_user)
+    assert [message["generation"] for _, message in recording_layer] == [
+        before + 1,
+        before + 2,
+    ]
+
+
+def test_a_rolled_back_change_bumps_nothing(staff_user, recording_layer):
+    before = AccessGeneration.objects.current()
+    with transaction.atomic():
+        demote(staff_user)
+        transaction.set_rollback(True)
+    assert AccessGeneration.objects.current() == before
+    assert recording_layer == []
 
 
 def session_of(user: Any) -> str:
@@ -117,7 +145,7 @@ def test_a_change_that_may_take_access_away_asks_for_one_recheck(
     staff_user, recording_layer, change
 ):
     change(staff_user)
-    assert recording_layer == RECHECK
+    assert kinds(recording_layer) == RECHECK
 
 
 def test_saves_that_change_no_access_send_nothing(
@@ -150,7 +178,7 @@ def test_nothing_is_sent_before_commit(staff_user, recording_layer):
     with transaction.atomic():
         demote(staff_user)
         assert recording_layer == []
-    assert recording_layer == RECHECK
+    assert kinds(recording_layer) == RECHECK
 
 
 def test_one_transaction_sends_one_recheck(staff_user, regular_user, recording_layer):
@@ -158,7 +186,7 @@ def test_one_transaction_sends_one_recheck(staff_user, regular_user, recording_l
         demote(staff_user)
         set_password(regular_user)
         Session.objects.all().delete()
-    assert recording_layer == RECHECK
+    assert kinds(recording_layer) == RECHECK
 
 
 def test_a_rolled_back_savepoint_does_not_swallow_a_later_change(
@@ -173,13 +201,13 @@ def test_a_rolled_back_savepoint_does_not_swallow_a_later_change(
         with pytest.raises(RuntimeError):
             rename_then_fail()
         demote(staff_user)  # Its recheck must survive the savepoint's rollback.
-    assert recording_layer == RECHECK
+    assert kinds(recording_layer) == RECHECK
 
 
 def test_each_commit_sends_its_own_recheck(staff_user, recording_layer):
     rename(staff_user)
     demote(staff_user)
-    assert recording_layer == RECHECK * 2
+    assert kinds(recording_layer) == RECHECK * 2
 
 
 @pytest.fixture
@@ -223,7 +251,7 @@ def test_a_group_or_permission_change_asks_for_one_recheck(
 ):
     recording_layer.clear()  # What making the group sent.
     change(regular_user, watchers)
-    assert recording_layer == RECHECK
+    assert kinds(recording_layer) == RECHECK
 
 
 @override_settings(SHOP_MANAGER=MODEL_POLICY)
@@ -251,7 +279,7 @@ def test_saving_a_big_group_costs_one_message_and_no_per_member_work(
             )
         assert response.status_code == 302
         assert not group.permissions.exists()
-        assert recording_layer == RECHECK
+        assert kinds(recording_layer) == RECHECK
         return len(queries)
 
     queries_to_save_a_group_of(1)  # Warms the admin's caches (content types).
@@ -267,7 +295,7 @@ def test_a_hanging_layer_is_logged_not_raised(staff_user, monkeypatch, caplog):
     assert time.monotonic() - started < 2
     (record,) = [r for r in caplog.records if r.name == "shop_manager.live.revocation"]
     assert record.levelno == logging.ERROR
-    assert RECHECK_GROUP in record.getMessage()
+    assert DASHBOARD_GROUP in record.getMessage()
 
 
 def test_a_broken_layer_never_breaks_the_save(staff_user, caplog):

@@ -19,13 +19,11 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from shop_manager.live.consumer import ProductFeedConsumer
 from shop_manager.live.fanout import fanout_for_running_loop
-from shop_manager.live.groups import session_group
 from shop_manager.live.ticker import ticker_for_running_loop
 from shop_manager.models import Product, ProductEvent
 from tests.helpers.sockets import connect
@@ -175,29 +173,14 @@ def failing_send_batch(monkeypatch: pytest.MonkeyPatch) -> list[ProductFeedConsu
     return failed
 
 
-@pytest.fixture
-def discarded_groups(monkeypatch: pytest.MonkeyPatch) -> set[tuple[str, str]]:
-    """Record every (group, channel) the channel layer is asked to forget."""
-    layer = get_channel_layer()
-    discarded: set[tuple[str, str]] = set()
-    original = layer.group_discard
-
-    async def group_discard(group: str, channel: str) -> None:
-        discarded.add((group, channel))
-        await original(group, channel)
-
-    monkeypatch.setattr(layer, "group_discard", group_discard)
-    return discarded
-
-
 @pytest.mark.parametrize("where", ["connect", "receive"])
 async def test_a_raising_handler_still_unregisters_the_socket(
-    open_socket, staff_user, failing_send_batch, discarded_groups, where
+    open_socket, staff_user, failing_send_batch, where
 ):
     """Fault: a handler raises (here the batch reply, during the ``?after=`` replay
     in connect() or a fetch in receive()). Safe: the error reaches the server
     (which logs it and closes the socket with 1011), and the socket leaves the
-    fan-out, the ticker and its session group all the same."""
+    fan-out, the ticker and the fan-out's table of sessions all the same."""
     if where == "connect":
         socket = await open_socket("?after=0")
     else:
@@ -208,9 +191,8 @@ async def test_a_raising_handler_still_unregisters_the_socket(
         await socket.receive_output(timeout=2)
     assert registered() == (set(), set())
     [consumer] = failing_send_batch
-    session_key = consumer.scope["session"].session_key
-    # The process listened for that session on the socket's behalf.
-    assert session_group(session_key) in {group for group, _ in discarded_groups}
+    assert consumer.session is not None  # A logout would have named it.
+    assert consumer.session not in fanout_for_running_loop().sessions
 
 
 async def test_a_raising_handler_leaves_other_sockets_working(

@@ -35,7 +35,25 @@ def check_live_settings(
     errors = whole_number_errors(INTEGER_SETTINGS)
     errors.extend(interval_errors(INTERVAL_SETTINGS))
     errors.extend(_websocket_path_errors(get_config()["WEBSOCKET_PATH"]))
+    errors.extend(_socket_limit_errors(get_config()["SOCKETS_PER_USER"]))
     return errors
+
+
+def _socket_limit_errors(limit: Any) -> list[CheckMessage]:
+    if limit is None or (
+        isinstance(limit, int) and not isinstance(limit, bool) and limit >= 1
+    ):
+        return []
+    return [
+        Error(
+            f"{SETTING_NAME}['SOCKETS_PER_USER'] must be None or a whole number "
+            f"of at least 1, not {limit!r}.",
+            hint="It is how many dashboard sockets one user may hold open at "
+            "once (20 by default); None lifts the limit. 0 would refuse every "
+            "dashboard.",
+            id="shop_manager.E021",
+        )
+    ]
 
 
 def _websocket_path_errors(path: Any) -> list[CheckMessage]:

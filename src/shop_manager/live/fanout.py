@@ -11,11 +11,15 @@ once too.
 Messages are dispatched by type to the method Channels would name
 (``product.event`` → :meth:`LocalFanout.product_event`); their formats are
 :mod:`shop_manager.live.protocol`'s. Besides the events, the same channel
-hears the "re-check now" broadcasts (``access.recheck``), handed to
-``on_recheck`` (the process's heartbeat ticker), and listens for the sessions
-of its sockets: a logout's ``access.revoked``, sent to that session's group,
-closes the sockets that session opened here. So a socket needs no channel of
-its own (no subscription, receive queue or task each).
+hears, in the same ordered stream, the "re-check now" broadcasts
+(``access.recheck``) and logouts (``access.revoked``, naming a session, whose
+sockets here close at once). So a socket needs no channel of its own (no
+subscription, receive queue or task each), nor a group per session.
+
+Every event passes the process's :class:`~shop_manager.live.barrier.Barrier`
+first: it goes out at once when every socket here has been checked since the
+last revocation it may follow, and otherwise waits for the re-validation pass
+the barrier runs, which closes the revoked sockets first.
 
 When that listening breaks (Redis restarted), the fan-out mends it itself,
 at once when a socket joins and otherwise at the next heartbeat or retry:
@@ -31,13 +35,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
 from typing import Any, Protocol
 
 from channels.consumer import get_handler_name
 
 from shop_manager.live import protocol
-from shop_manager.live.groups import DASHBOARD_GROUP, RECHECK_GROUP
+from shop_manager.live.barrier import Barrier
+from shop_manager.live.groups import DASHBOARD_GROUP
 from shop_manager.live.layer import get_layer
 from shop_manager.live.layer_buffers import forget_channel
 from shop_manager.live.loops import per_event_loop
@@ -50,7 +54,7 @@ logger = logging.getLogger("shop_manager.live.fanout")
 # After a layer error (Redis down), wait this long before subscribing again.
 RETRY_SECONDS = 1.0
 # The groups this process's channel belongs to.
-GROUPS = (DASHBOARD_GROUP, RECHECK_GROUP)
+GROUPS = (DASHBOARD_GROUP,)
 # The handler of each message type (Channels' naming: "a.b" → "a_b").
 HANDLERS = {
     message_type: get_handler_name({"type": message_type})
@@ -59,25 +63,29 @@ HANDLERS = {
 
 
 class Recipient(Protocol):
-    # Whether this socket's user may see cost fields (set before it joins).
+    user_pk: Any
+    session_key: str | None
+    # Whether this socket's user may see cost fields, and the access
+    # generation that was checked at (both set before it joins, and by the
+    # barrier's passes).
     sees_costs: bool
+    valid_at: int
 
     def deliver(self, text: str) -> None: ...
-    def revoke_soon(self) -> None: ...
+    def cut_off(self) -> None: ...
 
 
 class LocalFanout:
     def __init__(self) -> None:
         self.recipients: set[Recipient] = set()
-        # Session group → the local sockets that session opened.
+        # Session group name → the local sockets that session opened.
         self.sessions: dict[str, set[Recipient]] = {}
+        self.barrier = Barrier(self.recipients, self._relay, self._forget_latest)
         self.channel: str | None = None
         self._reader: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         # Set when a socket joining (or the ticker) mended a broken listening.
         self._mended = asyncio.Event()
-        # Called when some process asks every process to re-check its sockets.
-        self.on_recheck: Callable[[], None] | None = None
         # The newest id read from the log since this subscription began, or
         # relayed by it since; None when unknown (not yet read, or a break in
         # listening since, so events may have passed unseen).
@@ -91,10 +99,11 @@ class LocalFanout:
         return get_layer()
 
     async def join(self, recipient: Recipient, session: str | None = None) -> None:
-        """Add a socket, opened by the session whose group is ``session``;
-        returns once the process is subscribed, so a replay that follows
-        cannot miss an event committed in between. Raises while the layer
-        is unreachable."""
+        """Add a socket, opened by the session ``session`` names
+        (:func:`~shop_manager.live.groups.session_group`), and checked at
+        ``recipient.valid_at``; returns once the process is subscribed, so a
+        replay that follows cannot miss an event committed in between. Raises
+        while the layer is unreachable."""
         async with self._lock:
             if self._reader is None or self._reader.done():
                 await self._drop_channel()
@@ -106,13 +115,9 @@ class LocalFanout:
                 # lost to this socket, which replays only up to now.
                 await self._mend()
             if session is not None:
-                members = self.sessions.get(session)
-                if members is None:
-                    assert self.channel is not None
-                    await self.layer.group_add(session, self.channel)
-                    members = self.sessions[session] = set()
-                members.add(recipient)
+                self.sessions.setdefault(session, set()).add(recipient)
             self.recipients.add(recipient)
+            self.barrier.joined(recipient)
 
     async def leave(self, recipient: Recipient, session: str | None = None) -> None:
         """Remove a socket; safe to call again for one already gone."""
@@ -123,8 +128,10 @@ class LocalFanout:
                 members.discard(recipient)
                 if not members:
                     del self.sessions[session]
-                    await self._leave_group(session)
-            if self.recipients or self._reader is None:
+            if self.recipients:
+                return
+            self.barrier.emptied()
+            if self._reader is None:
                 return
             # Nobody left here: stop listening rather than buffer for no one.
             reader, self._reader = self._reader, None
@@ -143,14 +150,6 @@ class LocalFanout:
         self.latest_id = None
         self.epoch += 1
 
-    async def _leave_group(self, group: str) -> None:
-        if self.channel is None:
-            return
-        try:
-            await self.layer.group_discard(group, self.channel)
-        except Exception:  # Redis gone: the entry expires on its own.
-            logger.warning("Could not leave group %s.", group, exc_info=True)
-
     async def refresh(self) -> None:
         """Mend a broken listening, and re-join the groups, as the list layer
         expires memberships after a day (called by the ticker)."""
@@ -160,9 +159,6 @@ class LocalFanout:
             if await self._mend():
                 return
             assert self.channel is not None
-            # Not the session groups: one per session here, thousands of
-            # commands every tick. A membership that expires after a day
-            # leaves that session's logout to the periodic re-check.
             for group in GROUPS:
                 await self.layer.group_add(group, self.channel)
 
@@ -182,8 +178,9 @@ class LocalFanout:
         else:
             return False
         self._mended.set()  # A reader waiting to retry listens at once.
-        # A re-check broadcast may have been lost meanwhile.
-        self._recheck()
+        # A re-check broadcast may have been lost meanwhile: idle sockets of
+        # a revoked user would stay open until the periodic re-check.
+        self.recheck()
         return True
 
     async def _subscribe(self) -> None:
@@ -191,7 +188,7 @@ class LocalFanout:
         self._forget_latest()
         channel = await self.layer.new_channel()
         try:
-            for group in (*GROUPS, *self.sessions):
+            for group in GROUPS:
                 await self.layer.group_add(group, channel)
         except BaseException:
             forget_channel(self.layer, channel)
@@ -204,7 +201,7 @@ class LocalFanout:
             return
         forget_channel(self.layer, channel)
         try:
-            for group in (*GROUPS, *self.sessions):
+            for group in GROUPS:
                 await self.layer.group_discard(group, channel)
         except Exception:  # Redis gone: the entries expire on their own.
             logger.warning("Could not leave the dashboard groups.", exc_info=True)
@@ -260,10 +257,13 @@ class LocalFanout:
         getattr(self, handler)(message)
 
     def product_event(self, message: dict[str, Any]) -> None:
-        """A committed event (or a bulk change's heartbeat): to every socket."""
+        """A committed event (or a bulk change's heartbeat): to every socket,
+        once the barrier lets it through."""
         news = protocol.parse_event_message(message)
-        if news is None:
-            return
+        if news is not None and self.barrier.admits(news):
+            self._relay(news)
+
+    def _relay(self, news: protocol.EventMessage) -> None:
         if news.event_id is None:
             # A bulk load's "fetch up to" hint names no single id.
             self._forget_latest()
@@ -273,25 +273,28 @@ class LocalFanout:
             recipient.deliver(news.text if recipient.sees_costs else news.redacted)
 
     def access_revoked(self, message: dict[str, Any]) -> None:
-        """A session logged out: close the sockets it opened here."""
+        """A session logged out: close the sockets it opened here, before the
+        next message is handled."""
         revoked = protocol.parse_revoked_message(message)
         if revoked is None:
             return
         if revoked.group is None:
             # From a sender that does not name the session: re-check every
             # socket here, which closes that session's.
-            self._recheck()
+            self.recheck()
             return
         for recipient in list(self.sessions.get(revoked.group, ())):
-            recipient.revoke_soon()
+            self.recipients.discard(recipient)
+            recipient.cut_off()
 
     def access_recheck(self, message: dict[str, Any]) -> None:
-        """Access may have changed somewhere: re-validate every socket."""
-        self._recheck()
+        """Access may have changed somewhere: re-validate every socket,
+        unless this process has already checked them since."""
+        self.barrier.want(protocol.parse_recheck_message(message).generation)
 
-    def _recheck(self) -> None:
-        if self.on_recheck is not None:
-            self.on_recheck()
+    def recheck(self) -> None:
+        """Re-validate every socket here now (the periodic re-check)."""
+        self.barrier.want(None)
 
 
 fanout_for_running_loop = per_event_loop(LocalFanout)

@@ -11,10 +11,12 @@ from shop_manager.models import ProductEvent
 
 __all__ = [
     "batch_after",
+    "events_after",
     "has_events_before",
     "latest_event_id",
     "page_before",
     "recent_payloads",
+    "replay_frame",
 ]
 
 
@@ -39,12 +41,30 @@ def batch_after(after: int, *, with_costs: bool = True) -> dict[str, Any]:
     frame; ``more`` says the limit cut it short, so the client asks again.
     ``with_costs=False`` leaves out cost-field diffs.
     """
+    events, more = events_after(after)
+    return replay_frame(after, events, more=more, with_costs=with_costs)
+
+
+def events_after(after: int, **annotations: Any) -> tuple[list[ProductEvent], bool]:
+    """Every event after ``after``, up to ``REPLAY_LIMIT``; and whether the
+    limit cut them short. ``annotations`` are read with them, in the same
+    statement."""
     limit = get_config()["REPLAY_LIMIT"]
-    events = list(ProductEvent.objects.filter(id__gt=after).order_by("id")[:limit])
+    events = list(
+        ProductEvent.objects.filter(id__gt=after)
+        .annotate(**annotations)
+        .order_by("id")[:limit]
+    )
+    return events, len(events) == limit
+
+
+def replay_frame(
+    after: int, events: list[ProductEvent], *, more: bool, with_costs: bool
+) -> dict[str, Any]:
+    """:func:`events_after`'s events as the socket's ``batch`` frame, in the
+    site's language."""
     with site_language():
-        return batch_frame(
-            after, events, more=len(events) == limit, with_costs=with_costs
-        )
+        return batch_frame(after, events, more=more, with_costs=with_costs)
 
 
 def page_before(

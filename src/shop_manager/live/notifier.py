@@ -11,6 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from shop_manager.conf import get_config
 from shop_manager.live import layer
 from shop_manager.live.groups import DASHBOARD_GROUP
+from shop_manager.live.models import AccessGeneration
 from shop_manager.live.protocol import bulk_message, event_message
 from shop_manager.notifiers.base import BaseNotifier
 
@@ -33,6 +34,11 @@ class ChannelLayerNotifier(BaseNotifier):
     it as it is instead of encoding it once per socket; when the change
     touched a cost field it also carries ``redacted``, the same frame without
     it, for watchers who may not see costs (:func:`.protocol.event_message`).
+
+    Each message also carries the access generation, read once per send,
+    after the events committed (one query): a process delivers them only to
+    sockets it has checked since every revocation that returned before
+    (:mod:`shop_manager.live.barrier`).
     """
 
     accepted_options: ClassVar[frozenset[str] | None] = frozenset(
@@ -59,13 +65,15 @@ class ChannelLayerNotifier(BaseNotifier):
             # sends; dashboards fetch the range from the log in bounded batches.
             self.send_bulk(events)
             return
-        self._send([event_message(event) for event in events])
+        generation = AccessGeneration.objects.current()
+        self._send([event_message(event, generation) for event in events])
 
     def send_bulk(self, events: Sequence[ProductEvent]) -> None:
         """One heartbeat with the newest id, whatever the size: dashboards
         see the gap and fetch the range from the log in bounded batches."""
         if events:
-            self._send([bulk_message(max(event.pk for event in events))])
+            last_id = max(event.pk for event in events)
+            self._send([bulk_message(last_id, AccessGeneration.objects.current())])
 
     def _send(self, messages: list[dict[str, Any]]) -> None:
         channel_layer = layer.get_layer()

@@ -17,6 +17,9 @@ dispatches them by type to the handler Channels would name:
 - ``access.revoked``: close the sockets of the session whose group it names;
 - ``access.recheck``: re-validate every socket.
 
+All three travel on the dashboard group, one ordered stream per process, and
+carry the access generation (:mod:`shop_manager.live.models`).
+
 A new frame or message type gets its builder (and parser) here, its place in
 ``MESSAGE_TYPES`` for a message, and a handler of that name in the fan-out.
 
@@ -49,6 +52,7 @@ __all__ = [
     "MESSAGE_TYPES",
     "PRODUCT_EVENT",
     "EventMessage",
+    "RecheckMessage",
     "RevokedMessage",
     "after_from_query_string",
     "batch_frame",
@@ -63,6 +67,7 @@ __all__ = [
     "older_page",
     "parse_client_frame",
     "parse_event_message",
+    "parse_recheck_message",
     "parse_revoked_message",
     "recheck_message",
     "revoked_message",
@@ -181,20 +186,34 @@ def frames_text(texts: Sequence[str]) -> str:
 # Messages between processes ---------------------------------------------------
 
 
-def event_message(event: ProductEvent) -> dict[str, Any]:
+def event_message(event: ProductEvent, generation: int) -> dict[str, Any]:
     """``product.event`` for one committed event: its frame serialised once,
     and, when the change touched a cost field, once more without it
-    (``redacted``), for sockets whose user may not see costs."""
-    message = {"type": PRODUCT_EVENT, "id": event.pk, "text": event_text(event)}
+    (``redacted``), for sockets whose user may not see costs.
+
+    ``generation`` is the access generation read after the event committed
+    (:mod:`shop_manager.live.models`): a process delivers the event only to
+    sockets it has checked at that generation or later.
+    """
+    message = {
+        "type": PRODUCT_EVENT,
+        "id": event.pk,
+        "generation": generation,
+        "text": event_text(event),
+    }
     if has_cost_changes(event):
         message["redacted"] = event_text(event, with_costs=False)
     return message
 
 
-def bulk_message(last_id: int) -> dict[str, Any]:
+def bulk_message(last_id: int, generation: int) -> dict[str, Any]:
     """``product.event`` for a bulk change: one heartbeat with its newest id,
     whatever its size; dashboards fetch the range from the log."""
-    return {"type": PRODUCT_EVENT, "text": heartbeat_text(last_id)}
+    return {
+        "type": PRODUCT_EVENT,
+        "generation": generation,
+        "text": heartbeat_text(last_id),
+    }
 
 
 @dataclass(frozen=True)
@@ -207,6 +226,17 @@ class EventMessage:
     # The event's id; None for a bulk change's heartbeat, which names no
     # single event.
     event_id: int | None
+    # The access generation read after the event committed; None from a
+    # sender that predates it, whose event no socket can be known to be
+    # cleared for (the fan-out leaves it to the heartbeat's gap fill).
+    generation: int | None
+
+    @property
+    def size(self) -> int:
+        """Characters held while the message waits (both texts when they differ)."""
+        if self.redacted is self.text:
+            return len(self.text)
+        return len(self.text) + len(self.redacted)
 
 
 def parse_event_message(message: dict[str, Any]) -> EventMessage | None:
@@ -217,16 +247,23 @@ def parse_event_message(message: dict[str, Any]) -> EventMessage | None:
     if not isinstance(redacted, str):
         return None
     logged = message.get("id")
-    return EventMessage(text, redacted, logged if type(logged) is int else None)
+    return EventMessage(
+        text,
+        redacted,
+        logged if type(logged) is int else None,
+        _generation(message),
+    )
 
 
-def revoked_message(group: str) -> dict[str, Any]:
+def revoked_message(group: str, generation: int | None) -> dict[str, Any]:
     """``access.revoked`` for the sockets of the session whose group this is.
 
-    The group is named in the message too: one process's fan-out listens for
-    all its sockets' sessions on one channel.
+    Sent to every process on the dashboard group, in the same ordered stream
+    as the events; each process closes the sockets that session opened there.
+    ``generation`` is the access generation the logout bumped to (None when
+    the bump failed).
     """
-    return {"type": ACCESS_REVOKED, "group": group}
+    return _with_generation({"type": ACCESS_REVOKED, "group": group}, generation)
 
 
 @dataclass(frozen=True)
@@ -243,6 +280,28 @@ def parse_revoked_message(message: dict[str, Any]) -> RevokedMessage | None:
     return RevokedMessage(group) if isinstance(group, str) else None
 
 
-def recheck_message() -> dict[str, Any]:
-    """``access.recheck``: every process re-validates its sockets."""
-    return {"type": ACCESS_RECHECK}
+def recheck_message(generation: int | None) -> dict[str, Any]:
+    """``access.recheck``: every process re-validates its sockets, unless it
+    already checked them at ``generation`` or later (None: in any case)."""
+    return _with_generation({"type": ACCESS_RECHECK}, generation)
+
+
+@dataclass(frozen=True)
+class RecheckMessage:
+    # The generation the change that asks bumped to; None: re-check anyway.
+    generation: int | None
+
+
+def parse_recheck_message(message: dict[str, Any]) -> RecheckMessage:
+    return RecheckMessage(_generation(message))
+
+
+def _with_generation(message: dict[str, Any], generation: int | None) -> dict[str, Any]:
+    if generation is not None:
+        message["generation"] = generation
+    return message
+
+
+def _generation(message: dict[str, Any]) -> int | None:
+    generation = message.get("generation")
+    return generation if type(generation) is int else None

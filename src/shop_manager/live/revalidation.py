@@ -22,23 +22,81 @@ from django.contrib.auth import (
 )
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.core.exceptions import ValidationError
+from django.db.models import Subquery
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
+from shop_manager.live.models import AccessGeneration, generation_subquery
 from shop_manager.permissions import get_policy
 
-__all__ = ["load_sessions", "still_valid"]
+__all__ = [
+    "Socket",
+    "check_socket",
+    "checked_sockets",
+    "load_sessions",
+    "still_valid",
+]
 
 # A socket as the re-check sees it: (user pk, key of the session that opened it).
 Socket = tuple[Any, "str | None"]
 
 
-def still_valid(sockets: Collection[Socket]) -> set[Socket]:
-    """Return the sockets that may stay open.
+def checked_sockets(sockets: Collection[Socket]) -> tuple[int, dict[Socket, bool]]:
+    """The access generation, read first, and :func:`still_valid`'s answer,
+    read after it: so the answer reflects every revocation that bumped the
+    generation to that number or below (each bumps after its commit)."""
+    generation = AccessGeneration.objects.current()
+    return generation, still_valid(sockets)
+
+
+def check_socket(socket: Socket) -> tuple[int, bool | None]:
+    """One socket's check, as :func:`checked_sockets` makes it for many, in
+    one query with the database session engines: the user, the access
+    generation and the session's data come from one statement, so from one
+    snapshot. The generation, and whether the user may see costs, or None
+    when the socket may not stay open."""
+    user_pk, session_key = socket
+    store_class = _session_store()
+    in_database = session_key is not None and issubclass(
+        store_class, DatabaseSessionStore
+    )
+    users = (
+        get_user_model()
+        ._default_manager.filter(pk=user_pk)
+        .annotate(shop_manager_generation=generation_subquery())
+    )
+    if in_database:
+        sessions = store_class.get_model_class()._default_manager.filter(
+            session_key=session_key, expire_date__gt=timezone.now()
+        )
+        users = users.annotate(
+            shop_manager_session=Subquery(sessions.values("session_data")[:1])
+        )
+    user = users.first()
+    if user is None:
+        return 0, None
+    generation: int = getattr(user, "shop_manager_generation", None) or 0
+    policy = get_policy()
+    if not policy.can_watch(user):
+        return generation, None
+    if session_key is not None:
+        if in_database:
+            data = getattr(user, "shop_manager_session", None)
+            session = store_class().decode(data) if data else None
+        else:  # Read after the generation, as in checked_sockets().
+            session = load_sessions({session_key}).get(session_key)
+        if not logs_in(session, user):
+            return generation, None
+    return generation, policy.can_see_costs(user)
+
+
+def still_valid(sockets: Collection[Socket]) -> dict[Socket, bool]:
+    """The sockets that may stay open, each with whether its user may see
+    cost fields.
 
     A constant number of queries for any number of sockets with the database
     session engines (one for the users, one for the sessions), plus whatever
-    the permission policy's ``can_watch`` asks.
+    the permission policy's ``can_watch`` and ``can_see_costs`` ask.
     """
     policy = get_policy()
     users = {
@@ -47,15 +105,18 @@ def still_valid(sockets: Collection[Socket]) -> set[Socket]:
             pk__in={user_pk for user_pk, _ in sockets}
         )
     }
-    may_watch = {pk: policy.can_watch(user) for pk, user in users.items()}
+    watchers = {pk: user for pk, user in users.items() if policy.can_watch(user)}
+    sees_costs = {pk: policy.can_see_costs(user) for pk, user in watchers.items()}
     sessions = load_sessions({key for _, key in sockets if key})
     return {
-        (user_pk, session_key)
+        (user_pk, session_key): sees_costs[user_pk]
         for user_pk, session_key in sockets
-        if may_watch.get(user_pk, False)
+        if user_pk in watchers
         # A socket opened without a session (a host's own auth middleware)
         # has no session to outlive.
-        and (session_key is None or logs_in(sessions.get(session_key), users[user_pk]))
+        and (
+            session_key is None or logs_in(sessions.get(session_key), watchers[user_pk])
+        )
     }
 
 
@@ -68,7 +129,7 @@ def load_sessions(session_keys: Collection[str]) -> dict[str, dict[str, Any]]:
     """
     if not session_keys:
         return {}
-    store_class: Any = import_module(settings.SESSION_ENGINE).SessionStore
+    store_class = _session_store()
     if issubclass(store_class, DatabaseSessionStore):
         rows = (
             store_class.get_model_class()
@@ -82,6 +143,10 @@ def load_sessions(session_keys: Collection[str]) -> dict[str, dict[str, Any]]:
     else:
         sessions = {key: store_class(key).load() for key in session_keys}
     return {key: data for key, data in sessions.items() if data}
+
+
+def _session_store() -> Any:
+    return import_module(settings.SESSION_ENGINE).SessionStore
 
 
 def logs_in(session: dict[str, Any] | None, user: Any) -> bool:

@@ -1,14 +1,22 @@
 """Tell the dashboard sockets when access may have changed.
 
-Logging out closes that session's sockets at once (a message to the session's
-group). Any other change that may take access away (a user saved, deleted or
-given a new password, a group or permission membership changed, a group saved
-or deleted, a session deleted) sends ONE "re-check now" message after commit,
-whoever and however many users it touches. Every server process hears it and
-re-validates its own sockets in one database pass
-(:mod:`shop_manager.live.revalidation`), so the request that saved the change does
-no per-user work. If the message is lost, the periodic re-check
-(``REVALIDATE_SECONDS``) closes the sockets anyway.
+Logging out closes that session's sockets at once (an ``access.revoked``
+naming the session). Any other change that may take access away (a user
+saved, deleted or given a new password, a group or permission membership
+changed, a group saved or deleted, a session deleted) sends ONE "re-check
+now" message after commit, whoever and however many users it touches. Every
+server process hears it and re-validates its own sockets in one database pass
+(:mod:`shop_manager.live.revalidation`), so the request that saved the change
+does no per-user work.
+
+Before either message, after the commit and before the request goes on, the
+access generation is bumped (:mod:`shop_manager.live.models`). Every event
+logged later carries a generation at least that high, and a process holds it
+back until its sockets have been checked since (:mod:`shop_manager.live.barrier`):
+so no event logged after the revocation returns reaches a revoked socket,
+even when the message itself is lost (Redis down at that moment). The
+messages only make idle sockets close at once; the periodic re-check
+(``REVALIDATE_SECONDS``) is the backstop for changes no signal announces.
 """
 
 from __future__ import annotations
@@ -26,7 +34,8 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from shop_manager.live import layer
-from shop_manager.live.groups import RECHECK_GROUP, session_group
+from shop_manager.live.groups import DASHBOARD_GROUP, session_group
+from shop_manager.live.models import AccessGeneration
 from shop_manager.live.protocol import recheck_message, revoked_message
 
 __all__ = ["request_recheck", "revoke_session"]
@@ -39,8 +48,7 @@ _SEND_TIMEOUT = 2.0
 def revoke_session(session_key: str) -> None:
     """Close every socket opened by this session, after the current commit."""
     group = session_group(session_key)
-    message = revoked_message(group)
-    transaction.on_commit(lambda: _send(group, message), robust=True)
+    transaction.on_commit(lambda: _send(revoked_message(group, _bump())), robust=True)
 
 
 class _RecheckBroadcast:
@@ -50,7 +58,19 @@ class _RecheckBroadcast:
 
     def __call__(self) -> None:
         self.sent = True
-        _send(RECHECK_GROUP, recheck_message())
+        _send(recheck_message(_bump()))
+
+
+def _bump() -> int | None:
+    """Bump the access generation; the new one, or None if that failed."""
+    try:
+        AccessGeneration.objects.bump()
+        return AccessGeneration.objects.current()
+    except Exception:
+        # The database went away right after the commit: the message still
+        # goes out, without a generation, so processes re-check regardless.
+        logger.exception("Could not bump the dashboard access generation.")
+        return None
 
 
 def request_recheck(using: str | None = None) -> None:
@@ -68,19 +88,21 @@ def request_recheck(using: str | None = None) -> None:
     transaction.on_commit(_RecheckBroadcast(), using=using, robust=True)
 
 
-def _send(group: str, message: dict[str, Any]) -> None:
+def _send(message: dict[str, Any]) -> None:
     channel_layer = layer.get_layer()
     if channel_layer is None:
         return
     try:
-        layer.send(channel_layer, group, [message], timeout=_SEND_TIMEOUT)
+        layer.send(channel_layer, DASHBOARD_GROUP, [message], timeout=_SEND_TIMEOUT)
     except Exception:
-        # Never the save's problem: the periodic re-check catches up.
+        # Never the save's problem. No later event reaches a revoked socket
+        # (each carries the bumped generation); idle sockets close at the
+        # periodic re-check.
         logger.exception(
             "Could not send %s to %s; dashboard sockets are re-checked every "
             "REVALIDATE_SECONDS anyway.",
             message["type"],
-            group,
+            DASHBOARD_GROUP,
         )
 
 

@@ -78,11 +78,18 @@ function startDashboard(root) {
     setStatus("connecting", attempt ? text.status.offline : text.status.connecting);
     showCountdown(null);
     socket = new WebSocket(url);
-    socket.addEventListener("open", () => {
-      attempt = 0;
-      setStatus("live", text.status.live);
+    let admitted = false;
+    socket.addEventListener("message", (message) => {
+      // Live from the first frame, not from "open": a socket over the user's
+      // limit is opened and closed (4429) before any frame, and must keep
+      // backing off rather than retry at once.
+      if (!admitted) {
+        admitted = true;
+        attempt = 0;
+        setStatus("live", text.status.live);
+      }
+      receive(JSON.parse(message.data));
     });
-    socket.addEventListener("message", (message) => receive(JSON.parse(message.data)));
     socket.addEventListener("close", (closed) => {
       fetching = false;
       if (closed.code === CLOSE_FORBIDDEN) {
