@@ -29,6 +29,11 @@ PORT ?= 8000
 # The demo catalogue has 45 products; more are made up (load_demo_data).
 DEMO_PRODUCTS ?= 45
 
+# tox envs run at once by `make test`; each also runs its cases in
+# pytest-xdist workers (tox.ini), and most of their time is spent waiting on
+# the servers they start, so four keep two cores busy.
+TOX_PARALLEL ?= 4
+
 # `make bench BENCH_ARGS="--scenario idle"`: see benchmarks/README.md.
 BENCH_ARGS ?=
 # `make screenshots SCREENSHOT_ARGS="--only product-list"`: scripts/screenshots.py.
@@ -78,7 +83,7 @@ CASE_COUNTS := .tox/case-counts
 
 test: $(VENV)/.dev-installed
 	rm -rf $(CASE_COUNTS)
-	$(BIN)/tox run-parallel --parallel-no-spinner --parallel 2 $(TOX_ARGS); status=$$?; \
+	$(BIN)/tox run-parallel --parallel-no-spinner --parallel $(TOX_PARALLEL) $(TOX_ARGS); status=$$?; \
 	for f in $(CASE_COUNTS)/*.txt; do \
 		[ -e "$$f" ] && printf '%s: %s\n' "$$(basename "$$f" .txt)" "$$(cat "$$f")"; \
 	done; exit $$status
