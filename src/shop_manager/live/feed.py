@@ -15,6 +15,7 @@ __all__ = [
     "has_events_before",
     "latest_event_id",
     "page_before",
+    "recent_page",
     "recent_payloads",
     "replay_frame",
 ]
@@ -31,6 +32,19 @@ def recent_payloads(
     limit = limit or get_config()["DASHBOARD_EVENTS"]
     events = ProductEvent.objects.order_by("-id")[:limit]
     return [event_frame(event, with_costs=with_costs) for event in reversed(events)]
+
+
+def recent_page(
+    limit: int | None = None, *, with_costs: bool = True
+) -> tuple[list[dict[str, Any]], bool]:
+    """The newest ``limit`` events as payloads, oldest first, and whether
+    older ones remain: one query (one row past the page answers that)."""
+    limit = limit or get_config()["DASHBOARD_EVENTS"]
+    events = list(ProductEvent.objects.order_by("-id")[: limit + 1])
+    payloads = [
+        event_frame(event, with_costs=with_costs) for event in reversed(events[:limit])
+    ]
+    return payloads, len(events) > limit
 
 
 def batch_after(after: int, *, with_costs: bool = True) -> dict[str, Any]:

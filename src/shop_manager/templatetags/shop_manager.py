@@ -9,7 +9,6 @@ import re
 from typing import Any
 
 from django import template
-from django.utils import dateformat
 from django.utils.formats import number_format
 
 from shop_manager.changelog import rendering
@@ -97,7 +96,11 @@ def count(value: int) -> str:
 @register.filter
 def sm_date(value: datetime.date | None) -> str:
     """A date as every page writes it ("2026-12-03"); none as "—"."""
-    return dateformat.format(value, DATE_FORMAT) if value else "—"
+    if not value:
+        return "—"
+    # DATE_FORMAT written directly, as rendering.time_display() does: the
+    # list writes one per row.
+    return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
 
 
 @register.filter
