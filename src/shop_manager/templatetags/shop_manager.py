@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from functools import lru_cache
 from typing import Any
 
 from django import template
@@ -113,8 +114,14 @@ def sm_datetime(value: datetime.datetime | None) -> str:
 @register.filter
 def initials(name: str) -> str:
     """Up to two initials for an avatar: "Bea Brunner" → "BB", "staff" → "S"."""
-    words: list[str] = _WORDS.findall(str(name or ""))
+    return _initials(str(name or ""))
+
+
+# A feed shows the same few people on every row and every page.
+@lru_cache(maxsize=1024)
+def _initials(name: str) -> str:
+    words: list[str] = _WORDS.findall(name)
     if not words:
-        return (str(name or "").strip()[:1] or "?").upper()
+        return (name.strip()[:1] or "?").upper()
     letters = words[0][0] + (words[-1][0] if len(words) > 1 else "")
     return letters.upper()
