@@ -12,7 +12,6 @@ from shop_manager.models import ProductEvent
 __all__ = [
     "batch_after",
     "events_after",
-    "has_events_before",
     "latest_event_id",
     "page_before",
     "recent_page",
@@ -97,7 +96,3 @@ def page_before(
     return older_page(
         before, events[:limit][::-1], more=len(events) > limit, with_costs=with_costs
     )
-
-
-def has_events_before(event_id: int) -> bool:
-    return ProductEvent.objects.filter(id__lt=event_id).exists()
