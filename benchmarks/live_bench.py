@@ -4,7 +4,8 @@
     python benchmarks/live_bench.py --scenario idle      # 5,000 idle sockets, 60 s
     python benchmarks/live_bench.py --scenario burst     # changes back to back
     python benchmarks/live_bench.py --workers 2          # uvicorn --workers 2
-    python benchmarks/live_bench.py --scenario pages     # product pages vs admin
+    python benchmarks/live_bench.py --scenario pages     # pages vs a bare view, in process
+    python benchmarks/live_bench.py --scenario pages --served   # served, vs the admin
 
 Starts its own PostgreSQL database (uniquely named, dropped at the end), its
 own redis-server on a free port, the example project under uvicorn (or
@@ -629,6 +630,17 @@ def main() -> None:
     parser.add_argument(
         "--rounds", type=int, default=2, help="pages: package then admin, N times"
     )
+    parser.add_argument(
+        "--served",
+        action="store_true",
+        help="pages: served by uvicorn on PostgreSQL, against the admin only",
+    )
+    parser.add_argument(
+        "--requests",
+        type=int,
+        default=200,
+        help="pages in process: requests per page, side and round",
+    )
     parser.add_argument("--editors", type=int, default=4, help="back-to-back editors")
     parser.add_argument("--client-processes", type=int, default=2)
     parser.add_argument(
@@ -642,6 +654,12 @@ def main() -> None:
     )
     args = parser.parse_args()
     pages = args.scenario == "pages"
+    if pages and not args.served:
+        # In one process on SQLite: no servers, no PostgreSQL (pages_inprocess.py).
+        from pages_inprocess import run_in_process
+
+        run_in_process(requests=args.requests, rounds=args.rounds)
+        return
     if args.products is None:
         args.products = 10_000 if pages else 40
     if args.history is None:

@@ -10,11 +10,14 @@ from __future__ import annotations
 import string
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import cache
 from typing import Any
 
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.utils.formats import number_format
 
-from shop_manager.conf import get_config
+from shop_manager.conf import SETTING_NAME, get_config
 
 __all__ = [
     "CURRENCY_KEYS",
@@ -122,8 +125,17 @@ def _check_format(template: Any) -> None:
             )
 
 
+@cache
 def site_currency() -> Currency | None:
+    """The configured currency, checked once per process (a list page writes
+    dozens of prices), again after the setting changes."""
     return resolve_currency(get_config()["CURRENCY"])
+
+
+@receiver(setting_changed)
+def _forget_currency(*, setting: str, **kwargs: Any) -> None:
+    if setting == SETTING_NAME:
+        site_currency.cache_clear()
 
 
 def amount_template() -> str:

@@ -116,3 +116,25 @@ def test_the_history_is_bounded_and_costs_no_query_per_row(
     assert "Quantity: 28 → 29" in plain(
         rendered_event(page.text, ProductEvent.objects.latest("id").pk)
     )
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime.datetime(2026, 12, 3, 14, 5, tzinfo=datetime.timezone.utc),
+        datetime.datetime(2026, 1, 9, 0, 0, tzinfo=datetime.timezone.utc),
+        datetime.datetime(999, 3, 4, 23, 59, tzinfo=datetime.timezone.utc),
+        datetime.datetime(2026, 6, 30, 22, 30),  # Naive: as it is.
+    ],
+)
+def test_times_and_dates_read_as_the_one_format_says(settings, moment):
+    # Written without dateformat.format() for speed: the same text.
+    from django.utils import dateformat, timezone
+
+    from shop_manager.changelog.rendering import EVENT_TIME_FORMAT, time_display
+    from shop_manager.templatetags.shop_manager import DATE_FORMAT, sm_date
+
+    settings.TIME_ZONE = "Europe/Berlin"
+    local = timezone.localtime(moment) if timezone.is_aware(moment) else moment
+    assert time_display(moment) == dateformat.format(local, EVENT_TIME_FORMAT)
+    assert sm_date(moment.date()) == dateformat.format(moment.date(), DATE_FORMAT)

@@ -20,12 +20,15 @@ from __future__ import annotations
 
 import datetime
 from contextlib import AbstractContextManager
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
+from django.core.signals import setting_changed
 from django.db.models import ForeignObjectRel
-from django.utils import dateformat, timezone, translation
+from django.dispatch import receiver
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy
 
 from shop_manager.links import product_detail_url
@@ -46,6 +49,12 @@ __all__ = [
     "time_display",
     "visible_changes",
 ]
+
+# Django reloads its translations only when one of these changes; until then
+# a label is looked up once per language, not once per row of every page.
+TRANSLATION_SETTINGS = frozenset(
+    {"LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS", "INSTALLED_APPS"}
+)
 
 # How every server-rendered page shows an event's time (Django ``date`` format),
 # in the site's time zone: the history, the dashboard, the admin, the frames'
@@ -80,6 +89,11 @@ def headline_templates() -> dict[str, str]:
 
 def action_label(action: str) -> str:
     """An event's action for people ("updated")."""
+    return _action_label(action, translation.get_language())
+
+
+@lru_cache(maxsize=256)
+def _action_label(action: str, language: str | None) -> str:
     try:
         return str(ProductEvent.Action(action).label)
     except ValueError:  # An action a newer version logged: shown as it is.
@@ -106,6 +120,11 @@ def field_label(field: str) -> str:
 
     A field the model no longer has (in an old log row) shows its own name.
     """
+    return _field_label(field, translation.get_language())
+
+
+@lru_cache(maxsize=1024)
+def _field_label(field: str, language: str | None) -> str:
     try:
         model_field = Product._meta.get_field(field)
     except FieldDoesNotExist:
@@ -130,13 +149,24 @@ def time_display(moment: datetime.datetime) -> str:
     """``moment`` in the site's time zone and ``EVENT_TIME_FORMAT``."""
     if timezone.is_aware(moment):
         moment = timezone.localtime(moment)
-    return dateformat.format(moment, EVENT_TIME_FORMAT)
+    # EVENT_TIME_FORMAT written directly: dateformat.format() parses the
+    # format and looks the language up again for every event of a page.
+    return (
+        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d} "
+        f"{moment.hour:02d}:{moment.minute:02d}"
+    )
 
 
 def describe(event: ProductEvent, *, with_costs: bool = True) -> str:
     """A sentence for people: "Product “Tea” was updated: quantity 4 → 9"."""
-    sentence = headline(event.action, event.product_name)
-    changes = visible_changes(event, with_costs=with_costs)
+    return _describe(
+        event,
+        headline(event.action, event.product_name),
+        visible_changes(event, with_costs=with_costs),
+    )
+
+
+def _describe(event: ProductEvent, sentence: str, changes: dict[str, Any]) -> str:
     if event.action == ProductEvent.Action.UPDATED and changes:
         parts = [
             f"{field_label(field)} {show_value(old)} → {show_value(new)}"
@@ -162,6 +192,7 @@ def event_payload(event: ProductEvent, *, with_costs: bool = True) -> dict[str, 
     docstring for which one that must be).
     """
     changes = visible_changes(event, with_costs=with_costs)
+    said = headline(event.action, event.product_name)
     return {
         "id": event.pk,
         "action": event.action,
@@ -178,6 +209,13 @@ def event_payload(event: ProductEvent, *, with_costs: bool = True) -> dict[str, 
             field: {"old": old, "new": new, "label": field_label(field)}
             for field, (old, new) in changes.items()
         },
-        "headline": headline(event.action, event.product_name),
-        "message": describe(event, with_costs=with_costs),
+        "headline": said,
+        "message": _describe(event, said, changes),
     }
+
+
+@receiver(setting_changed)
+def _forget_labels(*, setting: str, **kwargs: Any) -> None:
+    if setting in TRANSLATION_SETTINGS:
+        _action_label.cache_clear()
+        _field_label.cache_clear()

@@ -12,9 +12,9 @@ from shop_manager.models import ProductEvent
 __all__ = [
     "batch_after",
     "events_after",
-    "has_events_before",
     "latest_event_id",
     "page_before",
+    "recent_page",
     "recent_payloads",
     "replay_frame",
 ]
@@ -31,6 +31,19 @@ def recent_payloads(
     limit = limit or get_config()["DASHBOARD_EVENTS"]
     events = ProductEvent.objects.order_by("-id")[:limit]
     return [event_frame(event, with_costs=with_costs) for event in reversed(events)]
+
+
+def recent_page(
+    limit: int | None = None, *, with_costs: bool = True
+) -> tuple[list[dict[str, Any]], bool]:
+    """The newest ``limit`` events as payloads, oldest first, and whether
+    older ones remain: one query (one row past the page answers that)."""
+    limit = limit or get_config()["DASHBOARD_EVENTS"]
+    events = list(ProductEvent.objects.order_by("-id")[: limit + 1])
+    payloads = [
+        event_frame(event, with_costs=with_costs) for event in reversed(events[:limit])
+    ]
+    return payloads, len(events) > limit
 
 
 def batch_after(after: int, *, with_costs: bool = True) -> dict[str, Any]:
@@ -83,7 +96,3 @@ def page_before(
     return older_page(
         before, events[:limit][::-1], more=len(events) > limit, with_costs=with_costs
     )
-
-
-def has_events_before(event_id: int) -> bool:
-    return ProductEvent.objects.filter(id__lt=event_id).exists()

@@ -6,11 +6,18 @@ script words each event from its codes, whatever language the frame is in."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
-from django.utils.translation import gettext, ngettext, pgettext
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.utils.translation import get_language, gettext, ngettext, pgettext
 
-from shop_manager.changelog.rendering import field_labels, headline_templates
+from shop_manager.changelog.rendering import (
+    TRANSLATION_SETTINGS,
+    field_labels,
+    headline_templates,
+)
 from shop_manager.models import ProductEvent
 
 __all__ = ["RECONNECT_MAX_SECONDS", "dashboard_strings"]
@@ -21,7 +28,15 @@ RECONNECT_MAX_SECONDS = 30
 
 
 def dashboard_strings() -> dict[str, Any]:
-    """The script's strings; ``%(name)s`` placeholders are filled in by it."""
+    """The script's strings; ``%(name)s`` placeholders are filled in by it.
+
+    Looked up once per language (some fifty messages), not on every
+    dashboard page: the same until Django reloads its translations."""
+    return dict(_strings(get_language()))
+
+
+@lru_cache(maxsize=64)
+def _strings(language: str | None) -> dict[str, Any]:
     return {
         "status": {
             "connecting": gettext("Connecting…"),
@@ -49,3 +64,9 @@ def dashboard_strings() -> dict[str, Any]:
         "loading_older": gettext("Loading older changes…"),
         "older_failed": gettext("Could not load older changes. Try again."),
     }
+
+
+@receiver(setting_changed)
+def _forget_strings(*, setting: str, **kwargs: Any) -> None:
+    if setting in TRANSLATION_SETTINGS:
+        _strings.cache_clear()

@@ -12,7 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 
 from shop_manager.conf import get_config
-from shop_manager.live.feed import has_events_before, page_before, recent_payloads
+from shop_manager.live.feed import page_before, recent_page
 from shop_manager.live.strings import dashboard_strings
 from shop_manager.models import ProductEvent
 from shop_manager.models.events import event_id
@@ -32,10 +32,10 @@ class ProductDashboardView(RefusedPageMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        events = recent_payloads(
+        # The page and "are there older ones?" in one query.
+        events, has_older = recent_page(
             with_costs=get_policy().can_see_costs(self.request.user)
         )
-        has_older = bool(events) and has_events_before(events[0]["id"])
         today, more_today = changes_today(events, complete=not has_older)
         context.update(
             # The tiles and the alerts panel, as they stand at page load.

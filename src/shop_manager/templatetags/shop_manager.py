@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import datetime
 import re
+from functools import lru_cache
 from typing import Any
 
 from django import template
-from django.utils import dateformat
 from django.utils.formats import number_format
 
 from shop_manager.changelog import rendering
@@ -97,7 +97,11 @@ def count(value: int) -> str:
 @register.filter
 def sm_date(value: datetime.date | None) -> str:
     """A date as every page writes it ("2026-12-03"); none as "—"."""
-    return dateformat.format(value, DATE_FORMAT) if value else "—"
+    if not value:
+        return "—"
+    # DATE_FORMAT written directly, as rendering.time_display() does: the
+    # list writes one per row.
+    return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
 
 
 @register.filter
@@ -110,8 +114,14 @@ def sm_datetime(value: datetime.datetime | None) -> str:
 @register.filter
 def initials(name: str) -> str:
     """Up to two initials for an avatar: "Bea Brunner" → "BB", "staff" → "S"."""
-    words: list[str] = _WORDS.findall(str(name or ""))
+    return _initials(str(name or ""))
+
+
+# A feed shows the same few people on every row and every page.
+@lru_cache(maxsize=1024)
+def _initials(name: str) -> str:
+    words: list[str] = _WORDS.findall(name)
     if not words:
-        return (str(name or "").strip()[:1] or "?").upper()
+        return (name.strip()[:1] or "?").upper()
     letters = words[0][0] + (words[-1][0] if len(words) > 1 else "")
     return letters.upper()
