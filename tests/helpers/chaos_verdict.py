@@ -222,6 +222,8 @@ def table(rows: list[Row]) -> str:
         mark = {True: "✓", False: "✗", None: ""}[row.ok]
         lines.append(f"| {row.check:{width}} | {row.value:{value_width}} | {mark:2} |")
     notes = [
-        f"✗ {row.check}: {row.detail}" for row in rows if row.ok is False and row.detail
+        f"{'✗' if row.ok is False else '·'} {row.check.strip()}: {row.detail}"
+        for row in rows
+        if row.detail and row.ok is not True
     ]
     return "\n".join(lines + notes)
