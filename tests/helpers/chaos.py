@@ -244,14 +244,20 @@ class Editor:
             if posted.status != 302:
                 self._failed(started, server, "form post", f"answered {posted.status}")
                 return
-            self.outcomes.append(HttpOutcome(started, server, "form post"))
+            self.outcomes.append(
+                HttpOutcome(
+                    started, server, "form post", "", time.monotonic() - started
+                )
+            )
             self.saved += 1
         finally:
             self.in_progress.pop(serial, None)
             self.busy.discard(slug)
 
     def _failed(self, started: float, server: int, what: str, error: str) -> None:
-        self.outcomes.append(HttpOutcome(started, server, what, error[:160]))
+        self.outcomes.append(
+            HttpOutcome(started, server, what, error[:160], time.monotonic() - started)
+        )
 
 
 async def wait_for(

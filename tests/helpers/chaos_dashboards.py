@@ -35,6 +35,7 @@ class HttpOutcome:
     server: int
     what: str
     error: str = ""
+    seconds: float = 0.0  # until it was answered (or failed)
 
 
 @dataclass
@@ -181,7 +182,11 @@ class Dashboard:
 
     def _http(self, started: float, error: str) -> None:
         self.connecting = None
-        self.http.append(HttpOutcome(started, self.server, "handshake", error))
+        self.http.append(
+            HttpOutcome(
+                started, self.server, "handshake", error, time.monotonic() - started
+            )
+        )
 
     def holds_all(self, expected: set[int]) -> bool:
         return expected <= self.seen

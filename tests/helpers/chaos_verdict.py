@@ -16,6 +16,10 @@ __all__ = ["Row", "table", "verdict"]
 # Memory after the run may exceed memory before by this share at most.
 MEMORY_SLACK = 0.10
 TRACEBACK = re.compile(rb"^Traceback \(most recent call last\):$", re.MULTILINE)
+CHAINED = re.compile(
+    r"(During handling of the above exception|The above exception was the "
+    r"direct cause of the following exception)[^\n]*\n\s*$"
+)
 # What a server may log a traceback for while Redis or PostgreSQL is away.
 OUTAGE_ERRORS = re.compile(
     r"redis|psycopg|OperationalError|InterfaceError|ConnectionError|"
@@ -33,19 +37,25 @@ class Row:
 
 
 def tracebacks(path: Path) -> list[tuple[int, str]]:
-    """(byte offset, the exception's line) of each traceback in a log."""
+    """(byte offset, the exception's line) of each traceback in a log; a
+    chain ("During handling of the above exception ...") counts once, as
+    its last exception."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         return []
-    found = []
+    found: list[tuple[int, str]] = []
     for match in TRACEBACK.finditer(data):
         exception = "(cut off)"
         for line in data[match.end() :].decode(errors="replace").splitlines()[1:]:
             if line and not line[0].isspace():
                 exception = line.strip()
                 break
-        found.append((match.start(), exception))
+        before = data[max(0, match.start() - 200) : match.start()]
+        if found and CHAINED.search(before.decode(errors="replace")):
+            found[-1] = (found[-1][0], exception)
+        else:
+            found.append((match.start(), exception))
     return found
 
 
@@ -162,10 +172,15 @@ def verdict(run: ChaosRun) -> list[Row]:
     errors = [o for o in outcomes if o.error]
     for window in run.windows:
         during = [o for o in errors if window.holds(o.started, o.server)]
+        slowest = max(
+            (o.seconds for o in run.http if window.holds(o.started, o.server)),
+            default=0.0,
+        )
         rows.append(
             Row(
                 f"{window.fault}: HTTP errors meanwhile",
-                f"{len(during)} in {window.ended - window.started:.1f} s",
+                f"{len(during)} in {window.ended - window.started:.1f} s; "
+                f"slowest form answer {slowest:.1f} s",
                 detail=kinds(during),
             )
         )
