@@ -39,7 +39,7 @@ def test_every_guarantee_holds_under_load_and_faults_at_once(
     require(
         "redis-server", redis_server_binary() is not None, "Install redis-server."
     )
-    plan = ChaosPlan(dashboards=100, rate=10, seconds=30, catch_up=20)
+    plan = ChaosPlan(dashboards=100, rate=10, seconds=30, catch_up=30)
 
     rows = verdict(run_chaos(plan, example_database, example_static_root, tmp_path))
 

@@ -73,8 +73,14 @@ class Window:
     servers: tuple[int, ...]
     log_spans: dict[int, tuple[int, int]] = field(default_factory=dict)
 
-    def holds(self, moment: float, server: int) -> bool:
-        return server in self.servers and self.started <= moment <= self.ended
+    def overlaps(self, outcome: HttpOutcome) -> bool:
+        """Whether an exchange was in progress while this fault lasted: one
+        begun before it may fail too, one begun after it must not."""
+        return (
+            outcome.server in self.servers
+            and outcome.started <= self.ended
+            and outcome.started + outcome.seconds >= self.started
+        )
 
 
 @dataclass

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.helpers.chaos import ChaosRun, Window
-from tests.helpers.chaos_dashboards import HttpOutcome
+from tests.helpers.chaos_dashboards import Dashboard, HttpOutcome
 
 __all__ = ["Row", "table", "verdict"]
 
@@ -71,6 +71,17 @@ def kinds(outcomes: list[HttpOutcome]) -> str:
     """What went wrong, most frequent first: "12 form post on a: answered 500"."""
     counts = Counter(f"{o.what} on {'ab'[o.server]}: {o.error[:60]}" for o in outcomes)
     return "; ".join(f"{n} {kind}" for kind, n in counts.most_common(4))
+
+
+def stragglers(dashboards: list[Dashboard], logged: set[int]) -> str:
+    """The first few dashboards still behind (or still open), and why."""
+    behind = [d for d in dashboards if not logged <= d.seen or not logged]
+    return "; ".join(
+        f"#{d.index} on {'ab'[d.server]}: synced {d.synced}, "
+        f"{len(logged - d.seen)} missing, {d.connects} connects, "
+        f"last handshake {d.http[-1].error or 'ok' if d.http else 'none'}"
+        for d in behind[:3]
+    )
 
 
 def verdict(run: ChaosRun) -> list[Row]:
@@ -144,6 +155,7 @@ def verdict(run: ChaosRun) -> list[Row]:
             if run.catch_up_seconds is not None
             else f"not within {plan.catch_up:.0f} s",
             run.catch_up_seconds is not None,
+            stragglers(allowed, logged),
         )
     )
     leaked = 0
@@ -166,16 +178,14 @@ def verdict(run: ChaosRun) -> list[Row]:
             "demoted users' dashboards closed with 4403 (or refused)",
             f"{closed} of {len(victims)}",
             closed == len(victims),
+            stragglers([d for d in victims if not d.forbidden], set()),
         )
     )
     outcomes = run.http + [o for d in run.dashboards for o in d.http]
     errors = [o for o in outcomes if o.error]
     for window in run.windows:
-        during = [o for o in errors if window.holds(o.started, o.server)]
-        slowest = max(
-            (o.seconds for o in run.http if window.holds(o.started, o.server)),
-            default=0.0,
-        )
+        during = [o for o in errors if window.overlaps(o)]
+        slowest = max((o.seconds for o in run.http if window.overlaps(o)), default=0.0)
         rows.append(
             Row(
                 f"{window.fault}: HTTP errors meanwhile",
@@ -184,12 +194,10 @@ def verdict(run: ChaosRun) -> list[Row]:
                 detail=kinds(during),
             )
         )
-    outside = [
-        o for o in errors if not any(w.holds(o.started, o.server) for w in run.windows)
-    ]
+    outside = [o for o in errors if not any(w.overlaps(o) for w in run.windows)]
     rows.append(
         Row(
-            "HTTP errors outside the outage windows",
+            "HTTP errors of exchanges no outage overlapped",
             f"{len(outside)} of {len(outcomes):,} requests and handshakes",
             not outside,
             "; ".join(
