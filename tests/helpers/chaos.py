@@ -20,6 +20,7 @@ import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from http.client import HTTPException
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,7 @@ BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 MEMORY_AT, REDIS_AT, POSTGRES_AT, KILL_AT, DEMOTE_AT = 0.08, 0.1, 0.3, 0.5, 0.7
 # Handshakes in flight at once from this process.
 CONNECTS_IN_FLIGHT = 50
+SESSION_COOKIE = "sessionid"  # the example project's (Django's default)
 # The longest a served request waits for a database connection: the example
 # project's DB_POOL_TIMEOUT (5 s from Django 6.1, 10 s before).
 POOL_TIMEOUT = 10.0
@@ -102,6 +104,8 @@ class ChaosRun:
     logs: list[Path] = field(default_factory=list)
     connect_seconds: float = 0.0
     catch_up_seconds: float | None = None  # None: not every dashboard caught up
+    # Wall time of each part of the run, in order.
+    phases: dict[str, float] = field(default_factory=dict)
 
 
 def rss_mb(pid: int) -> float:
@@ -151,27 +155,49 @@ def shell(code: str, env: dict[str, str]) -> str:
     return result.stdout
 
 
-def set_up_data(plan: ChaosPlan, env: dict[str, str]) -> list[str]:
+def set_up_data(
+    plan: ChaosPlan, env: dict[str, str]
+) -> tuple[list[str], dict[str, str]]:
     """Staff accounts, victims, an editor and the products (the bench's
-    loader: one ``created`` event each); the products' slugs."""
+    loader: one ``created`` event each): the products' slugs, and a session
+    key for each account but the editor's.
+
+    The sessions are made as ``login()`` makes them (user, backend, the
+    password's session hash); the editor logs in through the login page.
+    Twenty PBKDF2 logins would measure the hasher on a loaded machine.
+    """
     code = (
         "import json, sys\n"
         f"sys.path.insert(0, {str(BENCHMARKS)!r})\n"
+        "from importlib import import_module\n"
         "from bench_data import load_products\n"
-        "from django.contrib.auth import get_user_model\n"
+        "from django.conf import settings\n"
+        "from django.contrib import auth\n"
         "from django.contrib.auth.hashers import make_password\n"
-        "User = get_user_model()\n"
+        "User = auth.get_user_model()\n"
         # One hash for every account: hashing is what would take the time.
         f"hashed = make_password({PASSWORD!r})\n"
-        "names = [f'chaos-staff-{n}' for n in range(" + str(plan.accounts) + ")]\n"
-        "names += [f'chaos-victim-{n}' for n in range(" + str(plan.victims) + ")]\n"
-        "names.append('chaos-editor')\n"
+        f"names = [f'chaos-staff-{{n}}' for n in range({plan.accounts})]\n"
+        f"names += [f'chaos-victim-{{n}}' for n in range({plan.victims})]\n"
         "User.objects.bulk_create(\n"
-        "    User(username=name, password=hashed, is_staff=True) for name in names\n"
+        "    User(username=name, password=hashed, is_staff=True)\n"
+        "    for name in [*names, 'chaos-editor']\n"
         ")\n"
-        f"print(json.dumps(load_products({plan.products})))\n"
+        "Store = import_module(settings.SESSION_ENGINE).SessionStore\n"
+        "backend = next(b for b in settings.AUTHENTICATION_BACKENDS if 'Model' in b)\n"
+        "sessions = {}\n"
+        "for user in User.objects.filter(username__in=names):\n"
+        "    session = Store()\n"
+        "    session[auth.SESSION_KEY] = user._meta.pk.value_to_string(user)\n"
+        "    session[auth.BACKEND_SESSION_KEY] = backend\n"
+        "    session[auth.HASH_SESSION_KEY] = user.get_session_auth_hash()\n"
+        "    session.create()\n"
+        "    sessions[user.username] = session.session_key\n"
+        f"slugs = load_products({plan.products})\n"
+        "print(json.dumps([slugs, sessions]))\n"
     )
-    return list(json.loads(shell(code, env).splitlines()[-1]))
+    slugs, sessions = json.loads(shell(code, env).splitlines()[-1])
+    return list(slugs), dict(sessions)
 
 
 def demote(names: list[str], env: dict[str, str]) -> dict[str, int]:
@@ -197,10 +223,6 @@ def log_in(server: ExampleServer, username: str) -> Visitor:
     if answer.status != 302:
         raise RuntimeError(f"login as {username} answered {answer.status}")
     return visitor
-
-
-def cookie_header(visitor: Visitor) -> str:
-    return "; ".join(f"{k}={v}" for k, v in visitor.cookies.items())
 
 
 class Editor:
@@ -230,7 +252,7 @@ class Editor:
             started = self.in_progress[serial] = time.monotonic()
             try:
                 page = visitor.get(path, timeout=15)
-            except OSError as failed:
+            except (OSError, HTTPException) as failed:
                 self._failed(started, server, "form page", repr(failed))
                 return
             if page.status != 200:
@@ -244,7 +266,7 @@ class Editor:
             started = self.in_progress[serial] = time.monotonic()
             try:
                 posted = visitor.post(path, dict(form.fields))
-            except OSError as failed:
+            except (OSError, HTTPException) as failed:
                 self._failed(started, server, "form post", repr(failed))
                 return
             if posted.status != 302:
@@ -309,6 +331,8 @@ class Chaos:
         )
         self.servers: list[ExampleServer] = []
         self.editor: Editor | None = None
+        self.sessions: dict[str, str] = {}
+        self._phase_started = time.monotonic()
 
     def env(self) -> dict[str, str]:
         """The example project's production settings, on the run's Redis."""
@@ -331,14 +355,17 @@ class Chaos:
         plan, run = self.plan, self.run
         self.redis.start()
         self.proxy.start()
+        self.mark_phase()
         try:
-            slugs = await self.thread(set_up_data, plan, self.env())
+            slugs, self.sessions = await self.thread(set_up_data, plan, self.env())
+            self.mark_phase("data")
             served = {**self.env(), "DB_PORT": str(self.proxy.port)}
             self.servers = [
                 ExampleServer(served, self.workdir / f"server-{name}") for name in "ab"
             ]
             run.logs = [server.log_path for server in self.servers]
             await asyncio.gather(*(self.thread(s.start) for s in self.servers))
+            self.mark_phase("servers started")
             return await self._drive(slugs)
         finally:
             for server in self.servers:
@@ -350,22 +377,10 @@ class Chaos:
 
     async def _drive(self, slugs: list[str]) -> ChaosRun:
         plan, run = self.plan, self.run
-        staff = [f"chaos-staff-{n}" for n in range(plan.accounts)]
+        cookies = {
+            name: f"{SESSION_COOKIE}={key}" for name, key in self.sessions.items()
+        }
         victims = [f"chaos-victim-{n}" for n in range(plan.victims)]
-        names = [*staff, *victims]
-        # Two logins at a time: each holds a pooled connection while it
-        # hashes, and ten at once outwait the pool's 5 s on two cores.
-        logins = asyncio.Semaphore(2)
-
-        async def session(n: int, name: str) -> Visitor:
-            async with logins:
-                visitor: Visitor = await self.thread(log_in, self.servers[n % 2], name)
-                return visitor
-
-        visitors = await asyncio.gather(
-            *(session(n, name) for n, name in enumerate(names))
-        )
-        cookies = dict(zip(names, map(cookie_header, visitors), strict=True))
         editor_a = await self.thread(log_in, self.servers[0], "chaos-editor")
         editor_b = Visitor(self.servers[1])
         editor_b.cookies = editor_a.cookies
@@ -388,16 +403,20 @@ class Chaos:
                     f"{plan.dashboards} dashboards connected"
                 )
             run.connect_seconds = time.monotonic() - started
+            self.mark_phase("dashboards connected")
             t0 = time.monotonic()
             await asyncio.gather(self._changes(editor, t0), self._faults(t0))
+            self.mark_phase("changes and faults")
             run.http = editor.outcomes
             run.saved, run.skipped = editor.saved, editor.skipped
             await self._settle()
+            self.mark_phase("caught up, memory read")
         finally:
             stop.set()
             await asyncio.wait(tasks, timeout=30)
             for task in tasks:
                 task.cancel()
+            self.mark_phase("dashboards closed")
         run.logged = self.database.events_after(run.mark)
         return run
 
@@ -526,7 +545,7 @@ class Chaos:
         ):
             run.catch_up_seconds = time.monotonic() - started
         readings = [self._rss_all()]
-        for _ in range(10):  # Until two readings a second apart agree.
+        for _ in range(5):  # Until two readings a second apart agree.
             await asyncio.sleep(1)
             readings.append(self._rss_all())
             if all(
@@ -535,6 +554,12 @@ class Chaos:
             ):
                 break
         run.rss_after = readings[-1]
+
+    def mark_phase(self, done: str = "") -> None:
+        now = time.monotonic()
+        if done:
+            self.run.phases[done] = now - self._phase_started
+        self._phase_started = now
 
     def _rss_all(self) -> list[float]:
         return [rss_mb(self._pid(s)) for s in range(len(self.servers))]

@@ -233,6 +233,12 @@ def verdict(run: ChaosRun) -> list[Row]:
             "; ".join(others[:3]),
         )
     )
+    rows.append(
+        Row(
+            "wall time (s)",
+            ", ".join(f"{name} {seconds:.0f}" for name, seconds in run.phases.items()),
+        )
+    )
     return rows
 
 
