@@ -57,6 +57,9 @@ class Dashboard:
     first_frame: bool = False
     forbidden: bool = False  # Closed with 4403, or its handshake refused (403).
     closed_unexpectedly: list[str] = field(default_factory=list)
+    # Close codes the server sent (None: the connection just ended).
+    closes: list[int | None] = field(default_factory=list)
+    crashed: str = ""  # What broke this client, if anything did.
     http: list[HttpOutcome] = field(default_factory=list)
     # When the handshake in progress started (None: none is).
     connecting: float | None = None
@@ -66,6 +69,12 @@ class Dashboard:
     async def run(self, stop: asyncio.Event, gate: asyncio.Semaphore) -> None:
         """Stay connected until ``stop``, or until the server says this user
         may no longer watch."""
+        try:
+            await self._run(stop, gate)
+        except Exception as exc:  # Reported by the run; never silently lost.
+            self.crashed = repr(exc)[:200]
+
+    async def _run(self, stop: asyncio.Event, gate: asyncio.Semaphore) -> None:
         from websockets.asyncio.client import connect
         from websockets.exceptions import ConnectionClosed, InvalidStatus
 
@@ -113,6 +122,7 @@ class Dashboard:
                         attempt = 0
             except ConnectionClosed as closed:
                 code = closed.rcvd.code if closed.rcvd else None
+                self.closes.append(code)
                 if code == CLOSE_FORBIDDEN:
                     self.forbidden = True
                     if not self.victim:

@@ -142,10 +142,22 @@ def verdict(run: ChaosRun) -> list[Row]:
             or "0",
         )
     )
+    codes = Counter(str(code) for d in run.dashboards for code in d.closes)
     rows.append(
         Row(
             "  reconnects after the first connect",
             f"{sum(max(0, d.connects - 1) for d in run.dashboards):,}",
+            detail="closes by code: "
+            + ", ".join(f"{code}: {n}" for code, n in codes.most_common()),
+        )
+    )
+    crashed = [d for d in run.dashboards if d.crashed]
+    rows.append(
+        Row(
+            "dashboard clients that crashed (a harness error)",
+            str(len(crashed)),
+            not crashed,
+            "; ".join(f"#{d.index}: {d.crashed}" for d in crashed[:3]),
         )
     )
     rows.append(
