@@ -98,7 +98,7 @@ class Dashboard:
                         compression=None,
                         ping_interval=None,  # Like a browser: no client pings.
                         max_queue=None,
-                        open_timeout=15,
+                        open_timeout=30,
                         proxy=None,
                     )
             except InvalidStatus as refused:
