@@ -36,9 +36,7 @@ def test_every_guarantee_holds_under_load_and_faults_at_once(
     nothing logged after their demotion and close with 4403; HTTP errors
     only while a fault lasts; memory back within 10 %; no traceback but
     the outages' own."""
-    require(
-        "redis-server", redis_server_binary() is not None, "Install redis-server."
-    )
+    require("redis-server", redis_server_binary() is not None, "Install redis-server.")
     plan = ChaosPlan(dashboards=100, rate=10, seconds=30, catch_up=30)
 
     rows = verdict(run_chaos(plan, example_database, example_static_root, tmp_path))
