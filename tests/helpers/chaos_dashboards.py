@@ -76,7 +76,11 @@ class Dashboard:
 
     async def _run(self, stop: asyncio.Event, gate: asyncio.Semaphore) -> None:
         from websockets.asyncio.client import connect
-        from websockets.exceptions import ConnectionClosed, InvalidStatus
+        from websockets.exceptions import (
+            ConnectionClosed,
+            InvalidHandshake,
+            InvalidStatus,
+        )
 
         attempt = 0
         while not stop.is_set() and not self.forbidden:
@@ -109,7 +113,7 @@ class Dashboard:
                     return
                 self._http(started, f"handshake answered {status}")
                 continue
-            except (OSError, TimeoutError) as failed:
+            except (OSError, TimeoutError, InvalidHandshake) as failed:
                 self._http(started, f"handshake failed: {failed!r}"[:160])
                 continue
             self._http(started, "")
