@@ -39,7 +39,7 @@ BENCH_ARGS ?=
 # `make screenshots SCREENSHOT_ARGS="--only product-list"`: scripts/screenshots.py.
 SCREENSHOT_ARGS ?=
 
-.PHONY: help venv demo test bench bench-transfer bench-webhooks lint screenshots clean
+.PHONY: help venv demo test bench bench-transfer bench-webhooks chaos lint screenshots clean
 
 help:
 	@echo "make demo   run the example project on http://$(HOST):$(PORT)/"
@@ -47,6 +47,7 @@ help:
 	@echo "make bench  optional: live engine vs a bare websocket server (PostgreSQL, redis-server)"
 	@echo "make bench-transfer  optional: CSV import of 100,000 rows beside COPY, export of 100,000 (PostgreSQL)"
 	@echo "make bench-webhooks  optional: the webhook relay at 200 changes/s to 3 endpoints (PostgreSQL)"
+	@echo "make chaos  optional: 1,000 dashboards on 2 servers while Redis, PostgreSQL and a server fail (BENCH_ARGS=\"--dashboards 100 --seconds 30\")"
 	@echo "make screenshots  refresh docs/images/ from the example project (Debian's /usr/bin/chromium)"
 	@echo "PORT=8001 and HOST=0.0.0.0 change where make demo listens."
 
@@ -104,6 +105,15 @@ bench-transfer: venv
 # The webhook relay at 200 changes/s to 3 endpoints (needs PostgreSQL only).
 bench-webhooks: venv
 	$(BIN)/python benchmarks/webhook_bench.py $(BENCH_ARGS)
+
+# The guarantees under load and faults at once (issue 13): two uvicorn
+# processes, 1,000 dashboards, 10 changes/s for 90 s while Redis is killed,
+# PostgreSQL cut off, a server SIGKILLed and users demoted; prints a table and
+# fails if any guarantee broke. It drives the example project with the test
+# helpers, so it needs the test group too. BENCH_ARGS: --dashboards, --rate, --seconds.
+chaos: $(VENV)/.bench-installed
+	$(BIN)/python -m pip install --quiet --group test
+	$(BIN)/python benchmarks/chaos.py $(BENCH_ARGS)
 
 # Every picture in docs/images/, desktop and phone, from the running example
 # project with its demo data; Playwright drives the system Chromium (it never

@@ -1,7 +1,8 @@
 """Fault cases: each test states the fault and asserts the safe outcome.
 
 Here: concurrent writers on PostgreSQL (test_concurrency), rollbacks and
-savepoints (test_transactions), Redis hung and killed (test_redis_outage).
+savepoints (test_transactions), Redis hung and killed (test_redis_outage),
+every fault at once under load on two served processes (test_chaos).
 Cases needing real server processes are in tests/e2e/test_faults.py (marked
 ``fault``). Faults already covered by other tests, not repeated here:
 

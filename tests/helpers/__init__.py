@@ -10,5 +10,8 @@
 - :mod:`.faults`: a TCP proxy that cuts PostgreSQL off, a Redis that freezes;
 - :mod:`.services`: is PostgreSQL / Redis reachable, free ports, waiting;
 - :mod:`.webhooks`, :mod:`.transfer`: receivers, relays, CSV files;
-- :mod:`.example_site`, :mod:`.doc_snippets`: the example project, the docs.
+- :mod:`.example_site`, :mod:`.doc_snippets`: the example project, the docs;
+- :mod:`.chaos`, :mod:`.chaos_dashboards`, :mod:`.chaos_verdict`: the chaos
+  run (``make chaos``, tests/faults/test_chaos.py), its dashboard client and
+  its checks.
 """
