@@ -68,7 +68,7 @@ def copy_insert(objs: Sequence[models.Model], *, using: str) -> None:
     fields: list[Field[Any, Any]] = [
         field for field in meta.concrete_fields if field is not pk
     ]
-    columns = ", ".join(quote(field.column) for field in [pk, *fields])
+    columns = ", ".join(quote(field.column or "") for field in [pk, *fields])
     values = [_value_of(field, connection) for field in fields]
     with connection.cursor() as cursor:
         # Reserved in one statement, then sorted: ids rise in objs' order.
@@ -95,7 +95,7 @@ def _value_of(field: Field[Any, Any], connection: Any) -> Callable[[Any], Any]:
     """How to read ``field``'s value from an instance, ready for ``COPY``."""
     computes = type(field).pre_save is not Field.pre_save
     if isinstance(field, _AS_IS) or (
-        field.is_relation and isinstance(field.target_field, _AS_IS)
+        isinstance(field, models.ForeignKey) and isinstance(field.target_field, _AS_IS)
     ):
         if computes:
             return lambda obj: field.pre_save(obj, True)
