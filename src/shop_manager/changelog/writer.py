@@ -107,6 +107,13 @@ def log_events(
     *,
     using: str | None = None,
 ) -> list[ProductEvent]:
+    """Log ``(product, action, changes)`` entries, in order, in the current
+    transaction, and announce them after commit.
+
+    One query for a few; from ``COPY_MIN_ROWS`` on PostgreSQL a ``COPY``
+    (:mod:`shop_manager.copying`), which a big import needs. The events of
+    one call share one timestamp.
+    """
     using = using or router.db_for_write(ProductEvent)
     actor = get_actor()
     name = actor_name(actor) if actor is not None else ""
