@@ -36,6 +36,7 @@ from shop_manager.transfer.plan import (
 from shop_manager.transfer.reading import Table
 from shop_manager.transfer.writing import (
     assign_slugs,
+    insert_products,
     new_product_values,
     unsaved_product,
     update_products,
@@ -182,7 +183,7 @@ def _write_batch(
             )
         products.append(product)
     assign_slugs(created)
-    Product.objects.bulk_create(created)
+    insert_products(created)
     for group in changed.values():
         update_products(group)
     changelog.log_events(

@@ -25,6 +25,7 @@ from typing import Any
 from django.db import connections, router
 from django.db.models.base import ModelState
 
+from shop_manager.copying import can_copy, copy_insert
 from shop_manager.models import Product
 from shop_manager.slugs import (
     RESERVED_SLUGS,
@@ -35,6 +36,7 @@ from shop_manager.slugs import (
 
 __all__ = [
     "assign_slugs",
+    "insert_products",
     "new_product_values",
     "unsaved_product",
     "update_products",
@@ -69,6 +71,16 @@ def new_product_values() -> dict[str, Any]:
     return {
         field.attname: field.get_default() for field in Product._meta.concrete_fields
     }
+
+
+def insert_products(products: Sequence[Product]) -> None:
+    """Insert new products (slugs assigned): with ``COPY`` on PostgreSQL
+    (:mod:`shop_manager.copying`), ``bulk_create()`` elsewhere or for a few."""
+    using = router.db_for_write(Product)
+    if can_copy(using, len(products)):
+        copy_insert(products, using=using)
+    else:
+        Product.objects.using(using).bulk_create(products)
 
 
 def update_products(updates: Sequence[tuple[int, dict[str, Any]]]) -> None:
