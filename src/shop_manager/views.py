@@ -35,7 +35,15 @@ from shop_manager.changelog.rendering import event_payload
 from shop_manager.conf import get_config
 from shop_manager.conflicts import find_conflict
 from shop_manager.forms import ProductForm
-from shop_manager.listing import Listing
+from shop_manager.listing import SORTS, Listing
+from shop_manager.live_pages import (
+    LIVE_IDS_PARAM,
+    live_context,
+    live_ids,
+    live_strings,
+    page_numbers,
+    positions,
+)
 from shop_manager.models import Product, ProductEvent, ProductQuerySet
 from shop_manager.models.events import event_id
 from shop_manager.refusals import PolicyMixin
@@ -115,9 +123,23 @@ class ProductListView(PolicyMixin, _ListView):
         return self.listing().products(with_costs=self.sees_costs())
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        # Before the products are read (see live_context()).
+        live = live_context(self.request.user)
         context = super().get_context_data(**kwargs)
+        context.update(live)
         params = self.request.GET
         listing = self.listing()
+        if live["live_socket"]:
+            context["live_strings"] = live_strings()
+            # Where the products a live page asks about now sit (their page).
+            context["live_pages"] = page_numbers(
+                positions(
+                    self.get_queryset(),
+                    live_ids(params),
+                    ordering=SORTS[listing.sort],
+                ),
+                int(get_config()["PAGE_SIZE"]),
+            )
         context.update(
             query=listing.query,
             sort=listing.sort,
@@ -135,6 +157,7 @@ class ProductListView(PolicyMixin, _ListView):
         # column headings' sort links keep the search and filters.
         kept = params.copy()
         kept.pop("page", None)
+        kept.pop(LIVE_IDS_PARAM, None)
         context["query_string"] = kept.urlencode()
         kept.pop("sort", None)
         context["sort_query"] = kept.urlencode()
