@@ -102,3 +102,50 @@ def test_live_ids_are_bounded_and_junk_is_left_out():
     many = ",".join(str(n) for n in range(1, 500))
     assert len(live_ids(QueryDict(f"live_ids={many}"))) == MAX_LIVE_IDS
     assert live_ids(QueryDict("")) == []
+
+
+@pytest.mark.parametrize(("page", "suffix"), [("detail", ""), ("edit", "edit/")])
+def test_a_product_page_and_its_form_follow_that_product(
+    staff_client, make_product, page, suffix
+):
+    tea = make_product(name="Tea")
+    response = staff_client.get(f"/products/tea/{suffix}")
+    root = live_root(response.text)
+    assert root["shop-manager-live"] == page
+    assert root["product-id"] == str(tea.pk)
+    assert int(root["last-id"]) == ProductEvent.objects.latest_id()
+    assert "shop_manager/js/live-pages.js" in response.text
+    # The parts the script takes over when the product changes.
+    if page == "detail":
+        for part in ("heading", "facts", "stats", "history"):
+            assert f'data-live-part="{part}"' in response.text
+    else:
+        assert "data-live-form" in response.text
+
+
+def test_an_older_history_page_is_not_taken_over(staff_client, make_product):
+    tea = make_product(name="Tea")
+    text = staff_client.get(f"/products/tea/?history_before={tea.pk + 10}").text
+    assert 'data-live-part="history"' not in text
+    assert 'data-live-part="facts"' in text
+
+
+def test_a_form_sent_back_with_errors_does_not_follow(staff_client, make_product):
+    """It holds what was typed, not what was saved: nothing to compare with."""
+    tea = make_product(name="Tea")
+    response = staff_client.post(
+        "/products/tea/edit/",
+        {"name": "", "price": "3.50", "quantity": "1", "version": tea.version},
+    )
+    assert response.status_code == 200
+    assert "data-shop-manager-live" not in response.text
+
+
+def test_readers_the_socket_refuses_get_static_product_pages(
+    regular_client, make_product
+):
+    make_product(name="Tea")
+    response = regular_client.get("/products/tea/")
+    assert response.status_code == 200
+    assert "data-shop-manager-live" not in response.text
+    assert "live-pages.js" not in response.text
