@@ -42,6 +42,8 @@ MAX_LIVE_IDS = 100
 # Counts the notice words itself (plural rules differ by language); above
 # this, the last form is used with the number filled in.
 _COUNTED = 100
+# Editors named at once on a form, for the same reason.
+_EDITORS = 20
 
 
 def live_context(user: Any) -> dict[str, Any]:
@@ -123,6 +125,14 @@ def live_strings() -> dict[str, Any]:
         "saved_kept_nobody": gettext(
             "%(value)s was saved meanwhile; your typing is kept, and saving asks which to keep."
         ),
+        "editing": [
+            ngettext(
+                "%(names)s is editing this product too.",
+                "%(names)s are editing this product too.",
+                count,
+            )
+            for count in range(_EDITORS + 1)
+        ],
         "empty": "—",
     }
 

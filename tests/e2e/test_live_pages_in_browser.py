@@ -190,3 +190,26 @@ def test_an_open_form_takes_others_saves_and_keeps_the_typing(
         "Loose leaf, first flush",
     )
     assert page.errors == []
+
+
+def test_editors_on_two_servers_name_each_other_and_leavers_drop_off(
+    start_servers, browser, colleague
+):
+    from playwright.sync_api import expect
+
+    first, second = start_servers("a", "b")
+    make("Tea")
+    mine = open_as(browser, first, "staff", "staff-pass", "/products/tea/edit/")
+    editors = mine.locator("[data-live-editors]")
+    expect(mine.locator("[data-live-status]")).to_have_attribute("data-state", "live")
+    expect(editors).to_be_hidden()
+
+    theirs = open_as(browser, second, "bea", "bea-pass", "/products/tea/edit/")
+    expect(editors).to_have_text("bea is editing this product too.")
+    expect(theirs.locator("[data-live-editors]")).to_have_text(
+        "staff is editing this product too."
+    )
+
+    theirs.context.close()
+    expect(editors).to_be_hidden()
+    assert mine.errors == []

@@ -52,9 +52,10 @@ function settled(handle) {
   };
 }
 
-function follow(root, text, onEvent) {
+function follow(root, text, onEvent, extra = {}) {
   const status = root.querySelector("[data-live-status]");
   followChanges({
+    ...extra,
     path: root.dataset.socketPath,
     after: root.dataset.lastId,
     onEvent,
@@ -262,7 +263,8 @@ function startEdit(root, text) {
     if (field.name && field.type !== "hidden") saved.set(field.name, field.value);
   }
 
-  follow(root, text, (event) => {
+  const editors = root.querySelector("[data-live-editors]");
+  const onEvent = (event) => {
     if (event.product.id !== pk) return;
     if (event.action === "deleted") {
       banner.textContent = actorOf(event, text, "product_deleted", "product_deleted_nobody");
@@ -270,6 +272,19 @@ function startEdit(root, text) {
     } else if (event.action === "updated") {
       Object.entries(event.changes || {}).forEach(([name, change]) => mark(name, change, event));
     }
+  };
+  // Who else has this form open: the server keeps saying so while the socket
+  // is open, so this page sends nothing more than its hello.
+  follow(root, text, onEvent, {
+    hello: { type: "presence", product: pk },
+    onFrame(frame) {
+      if (frame.type !== "presence" || frame.product !== pk || !editors) return;
+      const names = frame.editors;
+      const forms = text.editing;
+      const words = names.length ? fill(forms[Math.min(names.length, forms.length - 1)], { names: names.join(", ") }) : "";
+      editors.hidden = !names.length;
+      if (editors.textContent !== words) editors.textContent = words;
+    },
   });
 
   function mark(name, change, event) {

@@ -12,8 +12,11 @@ const FETCH_TIMEOUT_MS = 10000;
 
 // options: path (the socket path), after (the id the page holds everything
 // up to), onEvent(event, live) (live: false for a replay or gap fill),
-// onStatus(state) ("connecting" | "live" | "offline" | "closed").
-export function followChanges({ path, after, onEvent, onStatus = () => {} }) {
+// onStatus(state) ("connecting" | "live" | "offline" | "closed"); hello, a
+// frame sent on every connection once admitted (a reconnect is a new socket
+// to the server); onFrame(frame) for the frames that are not about events
+// (presence).
+export function followChanges({ path, after, onEvent, onStatus = () => {}, hello = null, onFrame = () => {} }) {
   let synced = Number(after) || 0;
   let socket = null;
   let attempt = 0;
@@ -42,6 +45,7 @@ export function followChanges({ path, after, onEvent, onStatus = () => {} }) {
         admitted = true;
         attempt = 0;
         onStatus("live");
+        if (hello) socket.send(JSON.stringify(hello));
       }
       receive(JSON.parse(message.data));
     });
@@ -83,6 +87,8 @@ export function followChanges({ path, after, onEvent, onStatus = () => {} }) {
       if (frame.more) requestMissing();
     } else if (frame.type === "heartbeat") {
       if (frame.last_id > synced) requestMissing();
+    } else {
+      onFrame(frame);
     }
   }
 
