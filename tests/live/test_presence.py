@@ -140,3 +140,28 @@ def test_presence_frames_and_messages_round_trip():
     assert (update.product, update.key, update.left) == (3, "k", True)
     assert len(update.name) <= 301
     assert parse_presence_message({"type": "presence.update", "product": "3"}) is None
+
+
+@pytest.mark.asyncio
+async def test_a_broken_channel_layer_costs_the_announcements_not_the_editor(
+    monkeypatch, caplog
+):
+    class BrokenLayer:
+        async def group_send(self, group: str, message: dict[str, Any]) -> None:
+            raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr("shop_manager.live.presence.get_layer", BrokenLayer)
+    delivered: list[str] = []
+
+    class Editor:
+        def deliver(self, text: str) -> None:
+            delivered.append(text)
+
+    presence = Presence()
+    editor = Editor()
+    await presence.enter(editor, 7, "staff")
+    await presence.tick()
+    await presence.leave(editor)
+    assert json.loads(delivered[0]) == {"type": "presence", "product": 7, "editors": []}
+    assert presence.local == {}
+    assert "Could not announce" in caplog.text

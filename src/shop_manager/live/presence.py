@@ -126,12 +126,14 @@ class Presence:
                 del self.heard[product]
             if gone:
                 self._publish(product)
+        messages = []
         for local in list(self.local.values()):
             # Ours never expire here, however long the layer is down.
             self.heard.setdefault(local.product, {})[local.key] = _Heard(
                 local.name, now + self._ttl()
             )
-            await self._send(presence_message(local.product, local.key, local.name))
+            messages.append(presence_message(local.product, local.key, local.name))
+        await self._send(*messages)
 
     def names(self, product: int, *, besides: str) -> list[str]:
         """Who has ``product``'s form open, but the socket ``besides``: each
@@ -152,23 +154,32 @@ class Presence:
                 editor.deliver(text)
 
     async def _announce(self, product: int) -> None:
-        for local in list(self.local.values()):
-            if local.product == product:
-                await self._send(presence_message(product, local.key, local.name))
-
-    async def _send(self, message: dict[str, Any]) -> None:
-        # Bounded and never raising: a broken Redis costs the others' view of
-        # this editor (until it answers again), never the socket.
-        layer = get_layer()
-        if layer is None:  # No such layer: the checks say so at start-up.
-            return
-        try:
-            await asyncio.wait_for(
-                layer.group_send(DASHBOARD_GROUP, message),
-                get_config()["HEARTBEAT_SECONDS"],
+        await self._send(
+            *(
+                presence_message(product, local.key, local.name)
+                for local in list(self.local.values())
+                if local.product == product
             )
+        )
+
+    async def _send(self, *messages: dict[str, Any]) -> None:
+        # All together bounded by one heartbeat, and never raising: a broken
+        # Redis costs the others' view of these editors (until it answers
+        # again), never a socket, nor the ticker's next beat.
+        layer = get_layer()
+        if layer is None or not messages:  # No layer: the checks say so.
+            return
+
+        async def send_all() -> None:
+            for message in messages:
+                await layer.group_send(DASHBOARD_GROUP, message)
+
+        try:
+            await asyncio.wait_for(send_all(), get_config()["HEARTBEAT_SECONDS"])
         except Exception:
-            logger.warning("Could not announce an editor.", exc_info=True)
+            logger.warning(
+                "Could not announce %d editor(s).", len(messages), exc_info=True
+            )
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
