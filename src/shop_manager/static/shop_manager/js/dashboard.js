@@ -314,6 +314,14 @@ function startDashboard(root) {
   }
 }
 
+function supportedLocale(tag) {
+  try {
+    return tag ? Intl.DateTimeFormat.supportedLocalesOf([tag])[0] : undefined;
+  } catch {
+    return undefined;  // Not a well-formed language tag.
+  }
+}
+
 // "%(name)s" placeholders, as in the gettext strings they come from.
 function fill(template, values) {
   return template.replace(/%\((\w+)\)s/g, (whole, key) => (key in values ? String(values[key]) : whole));
