@@ -158,7 +158,7 @@ def test_an_open_form_takes_others_saves_and_keeps_the_typing(
     bea.log_in("bea", "bea-pass")
     status, _, _ = bea.request(
         "/products/tea/edit/",
-        product_form(tea, quantity=9, description="Bea's words"),
+        product_form(tea, quantity=9, description="Bea's words", name="Green tea"),
     )
     assert status == 302
 
@@ -182,9 +182,11 @@ def test_an_open_form_takes_others_saves_and_keeps_the_typing(
     assert page.locator('fieldset[data-field="quantity"]').count() == 0
     page.get_by_label("Keep mine:").check()
     page.get_by_role("button", name="Save with these choices").click()
+    # Renamed, the product keeps its address.
     expect(page).to_have_url(f"{server.url}/products/tea/")
     saved = fresh(tea)
-    assert (saved.quantity, saved.price, saved.description) == (
+    assert (saved.name, saved.quantity, saved.price, saved.description) == (
+        "Green tea",
         9,
         Decimal("4.00"),
         "Loose leaf, first flush",

@@ -216,7 +216,6 @@ function startList(root, text) {
 function startDetail(root, text) {
   const pk = Number(root.dataset.productId);
   const banner = root.querySelector("[data-live-banner]");
-  let url = location.pathname;
 
   const onChange = settled(async (events) => {
     const event = events.get(pk);
@@ -226,12 +225,8 @@ function startDetail(root, text) {
       root.dataset.deleted = "true";
       return true;
     }
-    // A new name can mean a new slug, so a new address: follow it.
-    if (event.product.url && event.product.url !== url) {
-      url = event.product.url;
-      history.replaceState(history.state, "", url + location.search + location.hash);
-    }
-    const { doc } = await fetchPage(url + location.search);
+    // A renamed product keeps its slug, so this address.
+    const { doc } = await fetchPage(location.pathname + location.search);
     if (!doc) return false;
     for (const part of root.querySelectorAll("[data-live-part]")) {
       const replacement = doc.querySelector(`[data-live-part="${part.dataset.livePart}"]`);
