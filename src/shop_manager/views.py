@@ -33,9 +33,17 @@ from django.views.generic import (
 
 from shop_manager.changelog.rendering import event_payload
 from shop_manager.conf import get_config
-from shop_manager.conflicts import find_conflict
+from shop_manager.conflicts import StaleEdit, find_conflict
 from shop_manager.forms import ProductForm
-from shop_manager.listing import Listing
+from shop_manager.listing import SORTS, Listing
+from shop_manager.live_pages import (
+    LIVE_IDS_PARAM,
+    live_context,
+    live_ids,
+    live_strings,
+    page_numbers,
+    positions,
+)
 from shop_manager.models import Product, ProductEvent, ProductQuerySet
 from shop_manager.models.events import event_id
 from shop_manager.refusals import PolicyMixin
@@ -92,7 +100,34 @@ class ProductFormMixin:
         return kwargs
 
 
-class ProductListView(PolicyMixin, _ListView):
+class LivePageMixin:
+    """A page that follows product changes while open (live-pages.js): for a
+    GET by a reader the dashboard's socket admits, the socket, the id to
+    follow from and the script's words. A page re-rendered after a POST (an
+    invalid form, the conflict page) holds typed values, not saved ones, and
+    does not follow."""
+
+    live: dict[str, Any] | None = None
+    request: HttpRequest
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # Read before the page reads its products (see live_context()).
+        self.live = live_context(request.user)
+        response: HttpResponse = super().get(  # type: ignore[misc]
+            request, *args, **kwargs
+        )
+        return response
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context: dict[str, Any] = super().get_context_data(**kwargs)  # type: ignore[misc]
+        live = self.live or {"live_socket": "", "live_last_id": 0}
+        context.update(live)
+        if live["live_socket"]:
+            context["live_strings"] = live_strings()
+        return context
+
+
+class ProductListView(PolicyMixin, LivePageMixin, _ListView):
     model = Product
     context_object_name = "products"
     template_name = "shop_manager/product_list.html"
@@ -118,6 +153,16 @@ class ProductListView(PolicyMixin, _ListView):
         context = super().get_context_data(**kwargs)
         params = self.request.GET
         listing = self.listing()
+        if context["live_socket"]:
+            # Where the products a live page asks about now sit (their page).
+            context["live_pages"] = page_numbers(
+                positions(
+                    self.get_queryset(),
+                    live_ids(params),
+                    ordering=SORTS[listing.sort],
+                ),
+                int(get_config()["PAGE_SIZE"]),
+            )
         context.update(
             query=listing.query,
             sort=listing.sort,
@@ -135,6 +180,7 @@ class ProductListView(PolicyMixin, _ListView):
         # column headings' sort links keep the search and filters.
         kept = params.copy()
         kept.pop("page", None)
+        kept.pop(LIVE_IDS_PARAM, None)
         context["query_string"] = kept.urlencode()
         kept.pop("sort", None)
         context["sort_query"] = kept.urlencode()
@@ -155,7 +201,7 @@ class ProductListView(PolicyMixin, _ListView):
         return "no-products"
 
 
-class ProductDetailView(PolicyMixin, _DetailView):
+class ProductDetailView(PolicyMixin, LivePageMixin, _DetailView):
     """GET shows a product to anyone who may view it, with an Edit button for
     those who may change it. POST updates it exactly as the edit page does:
     forms and scripts have always posted here."""
@@ -196,7 +242,7 @@ class ProductDetailView(PolicyMixin, _DetailView):
         return ProductEditView.as_view()(request, *args, **kwargs)
 
 
-class ProductEditView(PolicyMixin, ProductFormMixin, _UpdateView):
+class ProductEditView(PolicyMixin, LivePageMixin, ProductFormMixin, _UpdateView):
     """GET shows the edit form; POST updates, refusing a save from a stale
     version with the conflict page (409)."""
 
@@ -224,7 +270,13 @@ class ProductEditView(PolicyMixin, ProductFormMixin, _UpdateView):
                 Product.objects.select_for_update(), pk=form.instance.pk
             )
             if current.version != form.cleaned_data["version"]:
-                return self.conflict(form, current)
+                stale_edit = find_conflict(form, current)
+                if any(choice.you_changed for choice in stale_edit.choices):
+                    return self.conflict(form, current, stale_edit)
+                # Nothing the user changed was changed by others: the fields
+                # only they changed take their values, the user's are kept.
+                for choice in stale_edit.choices:
+                    setattr(form.instance, choice.field, getattr(current, choice.field))
             form.instance.version = current.version
             product = save_unless_taken(form)
         if product is None:
@@ -234,10 +286,12 @@ class ProductEditView(PolicyMixin, ProductFormMixin, _UpdateView):
         )
         return HttpResponseRedirect(product.get_absolute_url())
 
-    def conflict(self, form: ProductForm, current: Product) -> HttpResponse:
-        """Refuse a stale save; show, field by field, what others changed
-        next to what the user typed, for the user to choose."""
-        stale_edit = find_conflict(form, current)
+    def conflict(
+        self, form: ProductForm, current: Product, stale_edit: StaleEdit
+    ) -> HttpResponse:
+        """Refuse a stale save where the user and others changed the same
+        field; show, field by field, what others changed next to what the
+        user typed, for the user to choose."""
         # The next submit carries the choices and is checked against the
         # version now shown: a further change meanwhile conflicts again.
         # A bound form here holds request.POST, a QueryDict.

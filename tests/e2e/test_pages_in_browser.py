@@ -227,15 +227,16 @@ def test_form_fields_are_outlined_with_enough_contrast(staff_page, products):
 
 
 def test_the_conflict_page_passes_axe_and_saves_the_chosen_value(staff_page, products):
-    """In a browser: someone else changes the quantity while I edit the price;
-    the conflict page (checked by axe) offers their quantity, preselected, and
-    saving keeps both changes."""
+    """In a browser: someone else changes the quantity while I edit the price
+    and the quantity; the conflict page (checked by axe) offers their quantity
+    beside mine, and saving keeps the one chosen and my price."""
     from playwright.sync_api import expect
 
     page, base = staff_page
     tea = products[1]
     page.goto(f"{base}{tea.get_absolute_url()}edit/")
     page.locator("#id_price").fill("4.25")
+    page.locator("#id_quantity").fill("5")
 
     def someone_else_saves() -> None:
         other = Product.objects.get(pk=tea.pk)
@@ -249,7 +250,8 @@ def test_the_conflict_page_passes_axe_and_saves_the_chosen_value(staff_page, pro
         "Someone else changed this product while you were editing it"
     )
     quantity = page.get_by_role("group", name="Quantity")
-    expect(quantity.get_by_role("radio", name="Take theirs")).to_be_checked()
+    expect(quantity.get_by_role("radio", name="Keep mine")).to_be_checked()
+    quantity.get_by_role("radio", name="Take theirs").check()
     found = violations(page)
     assert not found, found
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]

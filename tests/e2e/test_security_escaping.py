@@ -75,3 +75,41 @@ def test_hostile_names_on_the_live_dashboard_run_no_script(start_servers, dashbo
     dashboard.page.reload()  # Now every name comes from the initial data.
     expect(dashboard.status).to_have_text("Live")
     assert_shown_and_inert()
+
+
+def test_hostile_names_on_the_live_product_list_run_no_script(start_servers, dashboard):
+    """Attack: products named like markup are created and renamed while a
+    staff member has the product list open. Safe: the notice and the rows
+    show each name as text; nothing from a name becomes an element or runs."""
+    from playwright.sync_api import expect
+
+    (server,) = start_servers("a")
+    page = dashboard.page
+    page.add_init_script("window.__xss = false")
+    create("Tea")
+    page.goto(f"{server.url}/accounts/login/?next=/products/")
+    page.get_by_label("Username").fill("staff")
+    page.get_by_label("Password").fill("staff-pass")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("[data-live-status]")).to_have_attribute(
+        "data-state", "live", timeout=15_000
+    )
+
+    for name in [BREAKS_OUT_OF_JSON, *HOSTILE_NAMES]:
+        create(name)
+    # Changes made here, outside the servers, may reach the page only at the
+    # next heartbeat's gap fill (HEARTBEAT_SECONDS): waited for generously.
+    notice = page.locator("[data-live-notice]")
+    for name in [BREAKS_OUT_OF_JSON, *HOSTILE_NAMES]:
+        expect(notice).to_contain_text(name, timeout=15_000)
+    rename("Tea", HOSTILE_NAMES[1])
+    expect(page.locator("tbody tr").first).to_contain_text(
+        HOSTILE_NAMES[1], timeout=15_000
+    )
+    notice.get_by_role("button", name="Show").click()
+    expect(page.locator("tbody tr")).to_have_count(len(HOSTILE_NAMES) + 2)
+    written = page.locator("tbody, [data-live-notice]")
+    expect(written.locator("img, svg, script, b, i")).to_have_count(0)
+    assert page.evaluate("window.__xss") is False
+    assert dashboard.dialogs == []
+    assert dashboard.errors == []

@@ -120,6 +120,7 @@ def test_every_example_in_the_protocol_page_is_a_valid_frame():
         "heartbeat",
         "frames",
         "fetch",
+        "presence",
     }, "the page shows an example of every frame"
 
 
@@ -192,6 +193,21 @@ async def test_every_frame_the_consumer_sends_staff_matches_the_schema(
     deleted = await watching.receive_json_from(timeout=2)
     assert (deleted["action"], deleted["product"]["url"]) == ("deleted", None)
     assert_valid(deleted, "server_frame")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_presence_frames_match_the_schema(staff_user, open_socket):
+    tea = await create_tea()
+    editing = await open_socket(staff_user, "")
+    await editing.receive_json_from()
+    hello = {"type": "presence", "product": tea.pk}
+    assert_valid(hello, "client_frame")
+    await editing.send_json_to(hello)
+    presence = await editing.receive_json_from(timeout=2)
+    assert presence == {"type": "presence", "product": tea.pk, "editors": []}
+    assert_valid(presence, "server_frame")
+    assert list(validator("client_frame").iter_errors(presence))
 
 
 @pytest.mark.django_db(transaction=True)

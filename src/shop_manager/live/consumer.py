@@ -35,11 +35,13 @@ from shop_manager.live.admission import Admission, batch_for, watch_rights
 from shop_manager.live.fanout import fanout_for_running_loop
 from shop_manager.live.feed import latest_event_id
 from shop_manager.live.groups import session_group
+from shop_manager.live.presence import presence_for_running_loop
 from shop_manager.live.protocol import (
     after_from_query_string,
     frames_text,
     heartbeat_text,
     parse_client_frame,
+    parse_presence_frame,
 )
 from shop_manager.live.quota import quota_for_running_loop
 from shop_manager.live.ticker import ticker_for_running_loop
@@ -108,6 +110,8 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
     valid_at: int = 0
     # The session that opened the socket: the socket lives no longer than it.
     session_key: str | None = None
+    # How others' edit forms name this socket's user while it is on one.
+    display_name: str = ""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -167,6 +171,7 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
             return
         self.user_pk = user.pk
         self.sees_costs = sees_costs
+        self.display_name = user.get_full_name().strip() or user.get_username()
         self.session_key = (
             getattr(self.scope.get("session"), "session_key", None) or None
         )
@@ -245,6 +250,7 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
         self._drop_outbox()
         self.fetch_next = None
         ticker_for_running_loop().discard(self)
+        await presence_for_running_loop().leave(self)
         place, self.place = self.place, None
         await quota_for_running_loop().release(place)
         await fanout_for_running_loop().leave(self, self.session)
@@ -258,6 +264,11 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
     ) -> None:
         after = parse_client_frame(text_data)  # Binary frames are ignored.
         if after is None:
+            product = parse_presence_frame(text_data)
+            if product is not None and self.writing and not self.cut:
+                await presence_for_running_loop().enter(
+                    self, product, self.display_name
+                )
             return
         if self.fetching:
             # One gap fill at a time: this one is answered once the reply in

@@ -45,6 +45,7 @@ from shop_manager.live.groups import DASHBOARD_GROUP
 from shop_manager.live.layer import get_layer
 from shop_manager.live.layer_buffers import forget_channel
 from shop_manager.live.loops import per_event_loop
+from shop_manager.live.presence import presence_for_running_loop
 from shop_manager.live.pubsub_shards import reconnect_shards, shards_down
 
 __all__ = ["LocalFanout", "fanout_for_running_loop"]
@@ -295,6 +296,14 @@ class LocalFanout:
     def recheck(self) -> None:
         """Re-validate every socket here now (the periodic re-check)."""
         self.barrier.want(None)
+
+    def presence_update(self, message: dict[str, Any]) -> None:
+        """Someone opened or left a product's edit form, or is still there
+        (:mod:`shop_manager.live.presence`). Names only, and only to sockets
+        that are themselves on that form: not held for the barrier."""
+        update = protocol.parse_presence_message(message)
+        if update is not None:
+            presence_for_running_loop().heard_update(update)
 
 
 fanout_for_running_loop = per_event_loop(LocalFanout)

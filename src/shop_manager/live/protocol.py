@@ -4,9 +4,11 @@ Frames, on the dashboard socket (described for people in docs/protocol.md
 and for machines in static/shop_manager/schema/live-protocol.json):
 
 - server frames: ``event`` (one change), ``batch`` (a replay or gap fill),
-  ``heartbeat`` (the latest logged id) and ``frames`` (several of those, in
-  order, sent as one message);
-- client frame: ``fetch``.
+  ``heartbeat`` (the latest logged id), ``presence`` (who else has a
+  product's edit form open) and ``frames`` (several of those, in order, sent
+  as one message);
+- client frames: ``fetch``, and ``presence`` (this socket's page is a
+  product's edit form).
 
 Messages between processes, on the channel layer (each process's fan-out
 dispatches them by type to the handler Channels would name:
@@ -15,9 +17,11 @@ dispatches them by type to the handler Channels would name:
 - ``product.event``: an event's frame, serialised once for every socket
   (and once more without cost fields), or a bulk change's heartbeat;
 - ``access.revoked``: close the sockets of the session whose group it names;
-- ``access.recheck``: re-validate every socket.
+- ``access.recheck``: re-validate every socket;
+- ``presence.update``: a socket has a product's edit form open (again), or
+  has left it (:mod:`shop_manager.live.presence`).
 
-All three travel on the dashboard group, one ordered stream per process, and
+All four travel on the dashboard group, one ordered stream per process, and
 carry the access generation (:mod:`shop_manager.live.models`).
 
 A new frame or message type gets its builder (and parser) here, its place in
@@ -50,8 +54,10 @@ __all__ = [
     "ACCESS_REVOKED",
     "MAX_FRAME_LENGTH",
     "MESSAGE_TYPES",
+    "PRESENCE_UPDATE",
     "PRODUCT_EVENT",
     "EventMessage",
+    "PresenceUpdate",
     "RecheckMessage",
     "RevokedMessage",
     "after_from_query_string",
@@ -67,8 +73,12 @@ __all__ = [
     "older_page",
     "parse_client_frame",
     "parse_event_message",
+    "parse_presence_frame",
+    "parse_presence_message",
     "parse_recheck_message",
     "parse_revoked_message",
+    "presence_message",
+    "presence_text",
     "recheck_message",
     "revoked_message",
 ]
@@ -83,7 +93,13 @@ MAX_FRAME_LENGTH = 1024
 PRODUCT_EVENT = "product.event"
 ACCESS_REVOKED = "access.revoked"
 ACCESS_RECHECK = "access.recheck"
-MESSAGE_TYPES = frozenset({PRODUCT_EVENT, ACCESS_REVOKED, ACCESS_RECHECK})
+PRESENCE_UPDATE = "presence.update"
+MESSAGE_TYPES = frozenset(
+    {PRODUCT_EVENT, ACCESS_REVOKED, ACCESS_RECHECK, PRESENCE_UPDATE}
+)
+# A name in a presence message is cut to this many characters (a user's full
+# name is at most 150 + 1 + 150 in Django's model).
+MAX_NAME_LENGTH = 301
 
 
 def after_from_query_string(query_string: bytes) -> int | None:
@@ -111,6 +127,22 @@ def parse_client_frame(text: str | None) -> int | None:
         return None
     after = frame.get("after")
     return event_id(after) if type(after) is int else None
+
+
+def parse_presence_frame(text: str | None) -> int | None:
+    """The product id of a ``{"type": "presence", "product": <id>}`` frame
+    (this socket's page is that product's edit form); None for anything else,
+    judged as :func:`parse_client_frame` judges a ``fetch``."""
+    if text is None or len(text) > MAX_FRAME_LENGTH:
+        return None
+    try:
+        frame = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(frame, dict) or frame.get("type") != "presence":
+        return None
+    product = frame.get("product")
+    return event_id(product) if type(product) is int else None
 
 
 # Server frames ---------------------------------------------------------------
@@ -170,6 +202,11 @@ def older_page(
 def heartbeat_text(last_id: int) -> str:
     """The latest logged id: a client holding less fetches the rest."""
     return dumps({"type": "heartbeat", "last_id": last_id})
+
+
+def presence_text(product: int, names: Sequence[str]) -> str:
+    """Who else has ``product``'s edit form open, by name, sorted."""
+    return dumps({"type": "presence", "product": product, "editors": list(names)})
 
 
 def frames_text(texts: Sequence[str]) -> str:
@@ -294,6 +331,42 @@ class RecheckMessage:
 
 def parse_recheck_message(message: dict[str, Any]) -> RecheckMessage:
     return RecheckMessage(_generation(message))
+
+
+def presence_message(
+    product: int, key: str, name: str, *, left: bool = False
+) -> dict[str, Any]:
+    """``presence.update``: the socket ``key`` (unique to it, across
+    processes) has ``product``'s edit form open, for a user called ``name``;
+    or, with ``left``, no longer has."""
+    message: dict[str, Any] = {
+        "type": PRESENCE_UPDATE,
+        "product": product,
+        "key": key,
+        "name": name[:MAX_NAME_LENGTH],
+    }
+    if left:
+        message["left"] = True
+    return message
+
+
+@dataclass(frozen=True)
+class PresenceUpdate:
+    product: int
+    key: str
+    name: str
+    left: bool
+
+
+def parse_presence_message(message: dict[str, Any]) -> PresenceUpdate | None:
+    product, key, name = message.get("product"), message.get("key"), message.get("name")
+    if type(product) is not int or not isinstance(key, str):
+        return None
+    if not isinstance(name, str):
+        return None
+    return PresenceUpdate(
+        product, key, name[:MAX_NAME_LENGTH], message.get("left") is True
+    )
 
 
 def _with_generation(message: dict[str, Any], generation: int | None) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from shop_manager.conf import get_config
 from shop_manager.live.fanout import fanout_for_running_loop
 from shop_manager.live.feed import latest_event_id
 from shop_manager.live.loops import per_event_loop
+from shop_manager.live.presence import presence_for_running_loop
 from shop_manager.live.protocol import heartbeat_text
 from shop_manager.live.quota import quota_for_running_loop
 
@@ -100,6 +101,8 @@ class Ticker:
             )
         except Exception:
             logger.warning("Could not renew the sockets' places.", exc_info=True)
+        # Announces this process's editors; bounded and logged per send.
+        await presence_for_running_loop().tick()
         if (
             time.monotonic() - self._last_revalidated
             >= get_config()["REVALIDATE_SECONDS"]

@@ -1,0 +1,190 @@
+"""Who has a product's edit form open, across server processes.
+
+An edit form's socket says which product it edits (the ``presence`` client
+frame). Its process announces it on the dashboard group (``presence.update``:
+the product, the socket's key, its user's name) at once and again at every
+heartbeat tick, and says when it leaves (the socket closed, or its page went
+to another product). Every process keeps what it heard in memory, each entry
+expiring ``TTL_TICKS`` heartbeats after it was last announced, so the editors
+of a process that died drop off within seconds too. Nothing is written to the
+database, and the socket sends nothing per heartbeat: its process announces it.
+
+Each process sends its own editors of a product the ``presence`` frame (the
+other editors' names) whenever that list changes for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from shop_manager.conf import get_config
+from shop_manager.live.groups import DASHBOARD_GROUP
+from shop_manager.live.layer import get_layer
+from shop_manager.live.loops import per_event_loop
+from shop_manager.live.protocol import PresenceUpdate, presence_message, presence_text
+
+__all__ = ["TTL_TICKS", "Presence", "presence_for_running_loop"]
+
+logger = logging.getLogger("shop_manager.live.presence")
+
+# An editor not announced again within this many heartbeats has gone: one
+# missed announcement (a slow tick, a Redis blip) is not enough to drop it.
+TTL_TICKS = 3
+
+
+class Editor(Protocol):
+    """A socket whose page is an edit form (the consumer)."""
+
+    def deliver(self, text: str) -> None: ...
+
+
+@dataclass
+class _Heard:
+    name: str
+    expires: float
+
+
+@dataclass
+class _Local:
+    product: int
+    key: str
+    name: str
+    # The last presence frame sent to it, so an unchanged list is not resent.
+    shown: str = ""
+
+
+class Presence:
+    def __init__(self) -> None:
+        # Product → socket key → who, and until when (every process's editors).
+        self.heard: dict[int, dict[str, _Heard]] = {}
+        # This process's editors.
+        self.local: dict[Editor, _Local] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def _ttl(self) -> float:
+        return float(get_config()["HEARTBEAT_SECONDS"]) * TTL_TICKS
+
+    async def enter(self, editor: Editor, product: int, name: str) -> None:
+        """``editor``'s page is ``product``'s edit form (said again: a no-op)."""
+        here = self.local.get(editor)
+        if here is not None and here.product == product:
+            return
+        if here is not None:
+            await self.leave(editor)
+        self.local[editor] = _Local(product, uuid.uuid4().hex, name)
+        local = self.local[editor]
+        # Known here at once, whatever the channel layer does.
+        self.heard_update(PresenceUpdate(product, local.key, name, left=False))
+        await self._send(presence_message(product, local.key, name))
+
+    async def leave(self, editor: Editor) -> None:
+        """``editor`` closed, or left its form; safe to call again."""
+        local = self.local.pop(editor, None)
+        if local is None:
+            return
+        self.heard_update(
+            PresenceUpdate(local.product, local.key, local.name, left=True)
+        )
+        await self._send(
+            presence_message(local.product, local.key, local.name, left=True)
+        )
+
+    def heard_update(self, update: PresenceUpdate) -> None:
+        """A ``presence.update`` from any process (this one's included)."""
+        entries = self.heard.setdefault(update.product, {})
+        known = update.key in entries
+        if update.left:
+            entries.pop(update.key, None)
+            if not entries:
+                del self.heard[update.product]
+        else:
+            entries[update.key] = _Heard(update.name, time.monotonic() + self._ttl())
+            if not known and not self._is_local(update.key):
+                # A newcomer elsewhere: tell it about this process's editors
+                # of the product now, not at the next tick.
+                self._spawn(self._announce(update.product))
+        # Sent only to the editors whose list it changed.
+        self._publish(update.product)
+
+    async def tick(self) -> None:
+        """Every heartbeat: drop the expired, announce this process's editors."""
+        now = time.monotonic()
+        for product in list(self.heard):
+            entries = self.heard[product]
+            gone = [key for key, heard in entries.items() if heard.expires <= now]
+            for key in gone:
+                if self._is_local(key):
+                    # Ours, and still open: the announcement below renews it.
+                    continue
+                del entries[key]
+            if not entries:
+                del self.heard[product]
+            if gone:
+                self._publish(product)
+        messages = []
+        for local in list(self.local.values()):
+            # Ours never expire here, however long the layer is down.
+            self.heard.setdefault(local.product, {})[local.key] = _Heard(
+                local.name, now + self._ttl()
+            )
+            messages.append(presence_message(local.product, local.key, local.name))
+        await self._send(*messages)
+
+    def names(self, product: int, *, besides: str) -> list[str]:
+        """Who has ``product``'s form open, but the socket ``besides``: each
+        name once, sorted."""
+        entries = self.heard.get(product, {})
+        return sorted({heard.name for key, heard in entries.items() if key != besides})
+
+    def _is_local(self, key: str) -> bool:
+        return any(local.key == key for local in self.local.values())
+
+    def _publish(self, product: int) -> None:
+        for editor, local in list(self.local.items()):
+            if local.product != product:
+                continue
+            text = presence_text(product, self.names(product, besides=local.key))
+            if text != local.shown:
+                local.shown = text
+                editor.deliver(text)
+
+    async def _announce(self, product: int) -> None:
+        await self._send(
+            *(
+                presence_message(product, local.key, local.name)
+                for local in list(self.local.values())
+                if local.product == product
+            )
+        )
+
+    async def _send(self, *messages: dict[str, Any]) -> None:
+        # All together bounded by one heartbeat, and never raising: a broken
+        # Redis costs the others' view of these editors (until it answers
+        # again), never a socket, nor the ticker's next beat.
+        layer = get_layer()
+        if layer is None or not messages:  # No layer: the checks say so.
+            return
+
+        async def send_all() -> None:
+            for message in messages:
+                await layer.group_send(DASHBOARD_GROUP, message)
+
+        try:
+            await asyncio.wait_for(send_all(), get_config()["HEARTBEAT_SECONDS"])
+        except Exception:
+            logger.warning(
+                "Could not announce %d editor(s).", len(messages), exc_info=True
+            )
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+presence_for_running_loop = per_event_loop(Presence)
