@@ -50,16 +50,20 @@ def _preview(client: Any, tea: Product) -> Any:
     return client.post("/products/import/", {"file": upload(_import_file())})
 
 
+# A live page for staff (docs/live-pages.md) also reads the newest event id,
+# the point its socket follows the log from.
+LIVE = 1
+
 # Page, the request, and its own queries after the session and the user.
 PAGES: list[tuple[str, Callable[[Any, Product], Any], int]] = [
     # The count and the page.
-    ("list", _get("/products/"), 2),
-    ("search + sort", _get("/products/?q=bulk&sort=-price&stock=low"), 2),
+    ("list", _get("/products/"), 2 + LIVE),
+    ("search + sort", _get("/products/?q=bulk&sort=-price&stock=low"), 2 + LIVE),
     # The product and one page of its history.
-    ("detail", _get("/products/{slug}/"), 2),
-    ("older history", _get("/products/{slug}/?history_before=100"), 2),
+    ("detail", _get("/products/{slug}/"), 2 + LIVE),
+    ("older history", _get("/products/{slug}/?history_before=100"), 2 + LIVE),
     # The product.
-    ("edit form", _get("/products/{slug}/edit/"), 1),
+    ("edit form", _get("/products/{slug}/edit/"), 1 + LIVE),
     # The events with "are there older ones?", the tiles' counts, the alerts.
     ("dashboard", _get("/dashboard/products/"), 3),
     # The known SKUs and slugs (one query each per batch of rows) and the
