@@ -24,6 +24,7 @@ from standardwebhooks.webhooks import Webhook
 
 from shop_manager.webhooks.relay import Relay
 from tests.helpers.services import free_port, wait_until
+from tests.helpers.waiting import HANG_BOUND, eventually
 
 __all__ = [
     "FAST",
@@ -75,13 +76,15 @@ class Received:
 
 
 # An answer: an HTTP status, or "close" (read the request, cut the connection
-# mid-response), optionally after a delay in seconds.
+# mid-response), optionally after a delay in seconds, or once ``until()``
+# holds (a slow receiver whose slowness does not depend on the machine's).
 @dataclass
 class Answer:
     status: int | str = 200
     delay: float = 0.0
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    until: Callable[[], bool] | None = None
 
 
 class Receiver:
@@ -153,6 +156,11 @@ class Receiver:
                 try:
                     if answer.delay:
                         time.sleep(answer.delay)
+                    if answer.until is not None:
+                        # Past HANG_BOUND it answers anyway, and the test's
+                        # own assertions say what went wrong.
+                        with suppress(AssertionError):
+                            eventually(answer.until, what="the receiver's cue")
                     if answer.status == "close":
                         self.wfile.write(
                             b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\nok"
@@ -214,7 +222,7 @@ def relay_once() -> None:
     asyncio.run(Relay(once=True).run())
 
 
-def relay_until(condition: Callable[[], bool], timeout: float = 10) -> None:
+def relay_until(condition: Callable[[], bool], timeout: float = HANG_BOUND) -> None:
     """Run ``--once`` relays until ``condition``: what cron would do, and on
     SQLite the way to let the test read the database in between (a relay on
     another thread holds shared-cache table locks)."""

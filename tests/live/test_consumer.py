@@ -462,7 +462,7 @@ async def test_a_layer_that_fails_before_naming_the_channel_surfaces_its_own_err
     monkeypatch.setattr(type(get_channel_layer()), "new_channel", refuse, raising=False)
     socket = dashboard_socket(await login(staff_user))
     with pytest.raises(ConnectionError, match="layer down"):
-        await socket.connect(timeout=5)
+        await socket.connect()
     from shop_manager.live.fanout import fanout_for_running_loop
     from shop_manager.live.ticker import ticker_for_running_loop
 
