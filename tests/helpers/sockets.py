@@ -44,8 +44,8 @@ class DashboardSocket(WebsocketCommunicator):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Frames of a ``frames`` message that :func:`next_event` has not
-        # handed out yet.
+        # Frames of a ``frames`` message that :func:`next_event` or
+        # :func:`next_frame` has not handed out yet.
         self.pending: list[dict[str, Any]] = []
 
     async def connect(self, timeout: float = HANG_BOUND) -> tuple[bool, Any]:
@@ -169,7 +169,8 @@ async def next_frame(
     cancels the application when it times out, closing the socket under test.
     """
     skipped: list[dict[str, Any]] = []
-    pending: list[dict[str, Any]] = []
+    # Frames of a message read earlier are handed out first, in order.
+    pending: list[dict[str, Any]] = getattr(socket, "pending", [])
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not pending:
@@ -181,7 +182,7 @@ async def next_frame(
                 continue
             # The socket's writer bundles frames queued together into one
             # "frames" message: read them one by one, in order.
-            pending = unpacked(await socket.receive_json_from())
+            pending.extend(unpacked(await socket.receive_json_from()))
         frame = pending.pop(0)
         if matches(frame):
             return frame, skipped
