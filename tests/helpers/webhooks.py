@@ -140,7 +140,13 @@ class Receiver:
                 pass
 
             def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                length = int(self.headers.get("content-length", 0))
+                body = self.rfile.read(length)
+                if len(body) < length:
+                    # The relay gave up mid-request (its timeout, on a loaded
+                    # machine): no receiver would act on half a body.
+                    self.close_connection = True
+                    return
                 with receiver.lock:
                     answer = receiver.plan.pop(0) if receiver.plan else receiver.default
                     receiver.in_flight += 1

@@ -26,9 +26,14 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 # A short lease, so the restarted relay takes the killed one's endpoints soon.
 CONFIG = {**FAST, "WEBHOOK_TIMEOUT_SECONDS": 0.5, "WEBHOOK_LEASE_SECONDS": 1.5}
 # A long one where nothing may go twice: on a busy machine a relay stalled
-# past a 1.5 s lease would rightly lose it, and its successor resend. (A
-# relay stopped with SIGTERM hands its endpoints over: nothing waits on it.)
-STEADY = {**CONFIG, "WEBHOOK_LEASE_SECONDS": HANG_BOUND}
+# past a 1.5 s lease would rightly lose it, and its successor resend; nor
+# may a starved relay time out a receiver that answers at once. (A relay
+# stopped with SIGTERM hands its endpoints over: nothing waits on the lease.)
+STEADY = {
+    **CONFIG,
+    "WEBHOOK_TIMEOUT_SECONDS": HANG_BOUND / 4,
+    "WEBHOOK_LEASE_SECONDS": HANG_BOUND,
+}
 
 
 @pytest.fixture
