@@ -113,7 +113,7 @@ def test_a_slow_receiver_times_out_and_is_retried(
     receiver.plan = [Answer(200, until=lambda: len(receiver.received) > 1)]
     ids = changes(make_product, 3)
 
-    with running_relay():
+    with fast_settings(WEBHOOK_TIMEOUT_SECONDS=0.5), running_relay():
         wait_until(lambda: receiver.acknowledged_ids()[-3:] == ids, what="delivery")
 
     # The slow answer was a 200, but too late: the event went again, same id.
