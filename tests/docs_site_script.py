@@ -18,6 +18,9 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 HOST = [(b"host", b"localhost")]
+# Only bounds a hang (the site cannot import tests.helpers.waiting, whose
+# HANG_BOUND this mirrors): a loaded machine may take seconds for any step.
+HANG_BOUND = 30.0
 
 
 async def get(application: Any, path: str) -> dict[str, Any]:
@@ -34,10 +37,10 @@ async def get(application: Any, path: str) -> dict[str, Any]:
         },
     )
     await communicator.send_input({"type": "http.request", "body": b""})
-    start = await communicator.receive_output(timeout=10)
+    start = await communicator.receive_output(timeout=HANG_BOUND)
     body = b""
     while True:
-        chunk = await communicator.receive_output(timeout=10)
+        chunk = await communicator.receive_output(timeout=HANG_BOUND)
         body += chunk.get("body", b"")
         if not chunk.get("more_body", False):
             break
@@ -73,7 +76,7 @@ async def drive(application: Any, session_cookie: str) -> None:
     connected, _ = await socket.connect()
     try:
         assert connected, "a staff user's socket is accepted"
-        frame = json.loads(await socket.receive_from(timeout=5))
+        frame = json.loads(await socket.receive_from(timeout=HANG_BOUND))
         assert frame["type"] == "batch", frame
     finally:
         await socket.disconnect()

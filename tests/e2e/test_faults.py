@@ -24,6 +24,7 @@ from shop_manager.models import Product, ProductEvent
 from tests.helpers import services
 from tests.helpers.faults import TcpProxy
 from tests.helpers.servers import FeedClient, HttpSession, dashboard_socket, wait_until
+from tests.helpers.waiting import HANG_BOUND
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.fault]
 
@@ -71,7 +72,7 @@ def test_a_server_cut_off_from_postgresql_fails_cleanly_and_recovers(
     assert staff.request("/products/")[0] == 200
 
     with dashboard_socket(server, staff, after=latest_event_id()) as feed:
-        feed.next_frame("batch", timeout=5)
+        feed.next_frame("batch", timeout=HANG_BOUND)
         postgres_proxy.cut()
 
         status, _, body = staff.request("/products/")
@@ -117,16 +118,16 @@ def test_changes_made_while_the_server_was_down_reach_a_reconnecting_client(
     staff.log_in("staff", "staff-pass")
 
     with dashboard_socket(server, staff, after=latest_event_id()) as feed:
-        feed.next_frame("batch", timeout=5)
+        feed.next_frame("batch", timeout=HANG_BOUND)
         tea.quantity = 5
         tea.save()
-        last_seen = feed.next_frame("event", timeout=5)["id"]
+        last_seen = feed.next_frame("event", timeout=HANG_BOUND)["id"]
         server.kill()
         # Imported here: the e2e dependency group is only in the e2e env.
         from websockets.exceptions import ConnectionClosed
 
         with pytest.raises(ConnectionClosed):
-            feed.connection.recv(timeout=5)
+            feed.connection.recv(timeout=HANG_BOUND)
 
     tea.quantity = 6
     tea.save()
@@ -145,7 +146,7 @@ def test_changes_made_while_the_server_was_down_reach_a_reconnecting_client(
 
     server.start()  # Same port, as the page expects.
     with dashboard_socket(server, staff, after=last_seen) as feed:
-        batch = feed.next_frame("batch", timeout=5)
+        batch = feed.next_frame("batch", timeout=HANG_BOUND)
         assert [e["id"] for e in batch["events"]] == [e[0] for e in missed]
         assert batch["events"][0]["changes"] == {
             "quantity": {"old": 5, "new": 6, "label": "quantity"}
@@ -156,6 +157,6 @@ def test_changes_made_while_the_server_was_down_reach_a_reconnecting_client(
         tea.quantity = 7
         tea.save()
         # next_frame fails on anything but heartbeats before it: no repeats.
-        live = feed.next_frame("event", timeout=5)
+        live = feed.next_frame("event", timeout=HANG_BOUND)
     assert live["id"] == latest_event_id()
     assert live["changes"] == {"quantity": {"old": 6, "new": 7, "label": "quantity"}}

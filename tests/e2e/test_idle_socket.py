@@ -15,6 +15,7 @@ import pytest
 from shop_manager.live.feed import latest_event_id
 from shop_manager.models import Product
 from tests.helpers.servers import HttpSession, dashboard_socket
+from tests.helpers.waiting import HANG_BOUND
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.slow]
 
@@ -29,7 +30,7 @@ def test_idle_socket_stays_open_and_still_receives_events(start_servers, staff_u
     latest = latest_event_id()
 
     with dashboard_socket(server, staff, after=latest) as feed:
-        feed.next_frame("batch", timeout=5)
+        feed.next_frame("batch", timeout=HANG_BOUND)
         started = time.monotonic()
         feed.only_heartbeats_for(IDLE_SECONDS)
         assert time.monotonic() - started >= IDLE_SECONDS
@@ -39,7 +40,7 @@ def test_idle_socket_stays_open_and_still_receives_events(start_servers, staff_u
 
         tea.quantity = 9
         tea.save()
-        event = feed.next_frame("event", timeout=5)
+        event = feed.next_frame("event", timeout=HANG_BOUND)
 
     assert event["changes"] == {"quantity": {"old": 4, "new": 9, "label": "quantity"}}
     server.check_alive()

@@ -13,6 +13,7 @@ from shop_manager.live.feed import latest_event_id
 from shop_manager.models import Product
 from tests.helpers.products import product_form
 from tests.helpers.servers import HttpSession, dashboard_socket
+from tests.helpers.waiting import HANG_BOUND
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
@@ -26,7 +27,7 @@ def test_change_posted_to_one_server_reaches_a_dashboard_on_another(
     staff.log_in("staff", "staff-pass")
 
     with dashboard_socket(server_b, staff, after=latest_event_id()) as feed:
-        replay = feed.next_frame("batch", timeout=5)
+        replay = feed.next_frame("batch", timeout=HANG_BOUND)
         assert replay["events"] == []  # Nothing after the id it asked from.
 
         status, location, _ = staff.request(
@@ -36,7 +37,7 @@ def test_change_posted_to_one_server_reaches_a_dashboard_on_another(
 
         # The client never asks for anything: only the live path through
         # Redis can bring this frame from process A to process B.
-        event = feed.next_frame("event", timeout=5)
+        event = feed.next_frame("event", timeout=HANG_BOUND)
 
     assert event["action"] == "updated"
     assert event["product"]["name"] == "Tea"
@@ -72,15 +73,17 @@ def test_a_password_change_closes_the_users_sockets_on_every_server(
         dashboard_socket(server_b, other, after=after) as others_feed,
     ):
         for feed in (owners_feed, thiefs_feed, others_feed):
-            feed.next_frame("batch", timeout=5)
+            feed.next_frame("batch", timeout=HANG_BOUND)
 
         staff_user.set_password("a-new-and-long-passphrase")
         staff_user.save()
 
-        assert owners_feed.closed_with(timeout=5) == CLOSE_FORBIDDEN
-        assert thiefs_feed.closed_with(timeout=5) == CLOSE_FORBIDDEN
+        assert owners_feed.closed_with(timeout=HANG_BOUND) == CLOSE_FORBIDDEN
+        assert thiefs_feed.closed_with(timeout=HANG_BOUND) == CLOSE_FORBIDDEN
         Product.objects.create(name="Tea", price=Decimal("3.50"), quantity=4)
-        assert others_feed.next_frame("event", timeout=5)["action"] == "created"
+        assert (
+            others_feed.next_frame("event", timeout=HANG_BOUND)["action"] == "created"
+        )
 
 
 def test_no_event_logged_after_a_demotion_reaches_the_users_sockets_on_any_server(
@@ -113,18 +116,18 @@ def test_no_event_logged_after_a_demotion_reaches_the_users_sockets_on_any_serve
         dashboard_socket(server_b, other, after=after) as others_feed,
     ):
         for feed in (feed_a, feed_b, others_feed):
-            feed.next_frame("batch", timeout=5)
+            feed.next_frame("batch", timeout=HANG_BOUND)
 
         staff_user.is_staff = False
         staff_user.save()
         tea.supplier_number = "SUP-AFTER-DEMOTION"
         tea.save()
 
-        event = others_feed.next_frame("event", timeout=5)
+        event = others_feed.next_frame("event", timeout=HANG_BOUND)
         assert event["changes"]["supplier_number"]["new"] == "SUP-AFTER-DEMOTION"
         # Any frame but a heartbeat before the close fails here.
-        assert feed_a.closed_with(timeout=5) == CLOSE_FORBIDDEN
-        assert feed_b.closed_with(timeout=5) == CLOSE_FORBIDDEN
+        assert feed_a.closed_with(timeout=HANG_BOUND) == CLOSE_FORBIDDEN
+        assert feed_b.closed_with(timeout=HANG_BOUND) == CLOSE_FORBIDDEN
 
 
 def test_a_users_sockets_are_counted_across_servers(start_servers, staff_user):
@@ -139,7 +142,7 @@ def test_a_users_sockets_are_counted_across_servers(start_servers, staff_user):
     with ExitStack() as stack:
         for server in [server_a] * 10 + [server_b] * 10:
             feed = stack.enter_context(dashboard_socket(server, staff, after=after))
-            feed.next_frame("batch", timeout=5)
+            feed.next_frame("batch", timeout=HANG_BOUND)
         for server in (server_a, server_b):
             with dashboard_socket(server, staff, after=after) as refused:
-                assert refused.closed_with(timeout=5) == CLOSE_TOO_MANY_SOCKETS
+                assert refused.closed_with(timeout=HANG_BOUND) == CLOSE_TOO_MANY_SOCKETS

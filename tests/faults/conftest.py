@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.helpers.faults import FreezableRedis
-from tests.helpers.layers import redis_layers
+from tests.helpers.layers import FAULT_SOCKET_TIMEOUT, redis_layers
 from tests.helpers.servers import redis_server_binary, require
 
 
@@ -32,7 +32,10 @@ def private_redis(
     redis = FreezableRedis(binary, tmp_path)
     redis.start()
     settings.CHANNEL_LAYERS = redis_layers(
-        request.param, redis.url, f"faults-{uuid.uuid4().hex}"
+        request.param,
+        redis.url,
+        f"faults-{uuid.uuid4().hex}",
+        socket_timeout=FAULT_SOCKET_TIMEOUT,
     )
     try:
         yield redis

@@ -145,7 +145,6 @@ def test_log_ids_become_visible_in_commit_order(staff_user):
             assert first_logged.wait(timeout=30)
             wait_until(
                 lambda: second_done.is_set() or waiting_for_the_log_lock() > 0,
-                timeout=10,
                 what="the second writer to commit or wait",
             )
             visible = latest_event_id()

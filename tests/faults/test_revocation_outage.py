@@ -60,7 +60,7 @@ async def frames_until_close(
     """Every frame until the server closes the socket, and the close code."""
     frames: list[dict[str, Any]] = []
     while True:
-        output = await socket.receive_output(timeout=10)
+        output = await socket.receive_output()
         if output["type"] == "websocket.close":
             return int(output["code"]), frames
         message = json.loads(output["text"])

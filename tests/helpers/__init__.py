@@ -8,7 +8,9 @@
   a socket client for them;
 - :mod:`.layers`: channel layers that misbehave or record;
 - :mod:`.faults`: a TCP proxy that cuts PostgreSQL off, a Redis that freezes;
-- :mod:`.services`: is PostgreSQL / Redis reachable, free ports, waiting;
+- :mod:`.waiting`: waiting for a condition, with one bound that only
+  turns a hang into a failure (``HANG_BOUND``); no test waits for a time;
+- :mod:`.services`: is PostgreSQL / Redis reachable, free ports;
 - :mod:`.webhooks`, :mod:`.transfer`: receivers, relays, CSV files;
 - :mod:`.example_site`, :mod:`.doc_snippets`: the example project, the docs;
 - :mod:`.chaos`, :mod:`.chaos_dashboards`, :mod:`.chaos_verdict`: the chaos

@@ -11,6 +11,8 @@ from channels.layers import InMemoryChannelLayer
 from django.conf import settings
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from tests.helpers.waiting import HANG_BOUND
+
 IN_MEMORY_LAYER = "channels.layers.InMemoryChannelLayer"
 REDIS_LAYERS = (
     "channels_redis.core.RedisChannelLayer",
@@ -42,13 +44,21 @@ def channel_layers(backend: str) -> dict[str, Any]:
     }
 
 
-def redis_layers(backend: str, url: str, prefix: str) -> dict[str, Any]:
+# redis-py's socket_timeout for a Redis the fault tests freeze (30 s as
+# deployed, longer here): what must not wait for it is then told apart from a
+# step that is merely slow on a loaded machine by HANG_BOUND, with room to spare.
+FAULT_SOCKET_TIMEOUT = 4 * HANG_BOUND
+
+
+def redis_layers(
+    backend: str, url: str, prefix: str, socket_timeout: float = 30
+) -> dict[str, Any]:
     """``CHANNEL_LAYERS`` for a channels-redis layer on ``url``, as
     docs/deployment.md configures it: socket_timeout above channels-redis' 5 s
     blocking reads, and for the list layer a command on a connection Redis
     dropped retried once on a new one (the pub/sub layer reconnects by itself;
     on Python 3.10 the retry stalled its reconnect)."""
-    host: dict[str, Any] = {"address": url, "socket_timeout": 30}
+    host: dict[str, Any] = {"address": url, "socket_timeout": socket_timeout}
     if backend.endswith(".core.RedisChannelLayer"):
         host["retry_on_error"] = [RedisConnectionError]
     return {

@@ -159,7 +159,7 @@ class RedisServer(Process):
                 str(self.directory),
             ]
         )
-        wait_until(self.answers, 10, f"redis-server on port {self.port}")
+        wait_until(self.answers, what=f"redis-server on port {self.port}")
 
     def answers(self) -> bool:
         self.check_alive()

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import os
 import socket
-import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import pytest
+
+from tests.helpers.waiting import HANG_BOUND, eventually
 
 
 def in_ci() -> bool:
@@ -55,13 +56,11 @@ def free_port() -> int:
 
 def wait_until(
     check: Callable[[], bool],
-    timeout: float = 10,
+    timeout: float = HANG_BOUND,
     what: str = "a condition",
     interval: float = 0.02,
 ) -> None:
-    """Return once ``check()`` is true; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"Timed out after {timeout} s waiting for {what}.")
-        time.sleep(interval)
+    """Return once ``check()`` is true; fail after ``timeout`` seconds
+    (:func:`tests.helpers.waiting.eventually`, positional as the servers and
+    webhook helpers call it)."""
+    eventually(check, timeout=timeout, what=what, interval=interval)

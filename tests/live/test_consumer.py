@@ -11,7 +11,14 @@ from django.contrib.auth.models import Group, Permission
 
 from shop_manager.live.consumer import CLOSE_FORBIDDEN, ProductFeedConsumer
 from tests.helpers.products import create, event_ids, product_rows, update
-from tests.helpers.sockets import closed_with, connect, dashboard_socket
+from tests.helpers.sockets import (
+    assert_no_event_queued,
+    closed_with,
+    connect,
+    dashboard_socket,
+    next_event,
+    next_frame,
+)
 from tests.helpers.users import login
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
@@ -86,7 +93,9 @@ async def test_after_replays_exactly_the_missed_events_oldest_first(
         ids[-1],
         False,
     )
-    assert await socket.receive_nothing(timeout=0.1)
+    # Nothing else was replayed: the next change is the next frame.
+    await create("Coffee")
+    assert (await next_event(socket))["id"] == ids[-1] + 1
 
 
 async def test_after_the_latest_id_replays_nothing(staff_user, disconnect_after):
@@ -116,7 +125,7 @@ async def test_replay_limit_bounds_a_batch_and_sets_more(
     assert [e["id"] for e in first["events"]] == ids[:3]
     assert (first["until"], first["more"]) == (ids[2], True)
     await socket.send_json_to({"type": "fetch", "after": first["until"]})
-    rest = await socket.receive_json_from()
+    rest, _ = await next_frame(socket, lambda f: f["type"] != "heartbeat")
     assert rest["type"] == "batch"
     assert [e["id"] for e in rest["events"]] == ids[3:]
     assert (rest["until"], rest["more"]) == (ids[-1], False)
@@ -130,7 +139,7 @@ async def test_a_fetch_frame_fills_a_gap(staff_user, disconnect_after):
     disconnect_after(socket)
     await socket.receive_json_from()  # heartbeat
     await socket.send_json_to({"type": "fetch", "after": ids[0]})
-    batch = await socket.receive_json_from()
+    batch, _ = await next_frame(socket, lambda f: f["type"] != "heartbeat")
     assert batch["type"] == "batch"
     assert [e["id"] for e in batch["events"]] == ids[1:]
 
@@ -155,7 +164,7 @@ async def test_a_live_event_has_the_documented_shape(staff_user, disconnect_afte
         },
     )
     assert response.status_code == 302
-    event = await socket.receive_json_from(timeout=2)
+    event = await next_event(socket)
     assert set(event) == {
         "type",
         "id",
@@ -198,13 +207,16 @@ async def test_every_socket_gets_each_live_event_once(staff_user, disconnect_aft
     tea = await create()
     await database_sync_to_async(tea.delete)()
     for socket in sockets:
-        created = await socket.receive_json_from(timeout=2)
-        deleted = await socket.receive_json_from(timeout=2)
+        created = await next_event(socket)
+        deleted = await next_event(socket)
         assert (created["action"], deleted["action"]) == ("created", "deleted")
         assert deleted["id"] == created["id"] + 1
         assert deleted["product"]["url"] is None
         assert deleted["product"]["name"] == "Tea"
-        assert await socket.receive_nothing(timeout=0.1)
+    # No copy of either follows: the next change is each socket's next event.
+    await create("Coffee")
+    for socket in sockets:
+        assert (await next_event(socket))["id"] == deleted["id"] + 1
 
 
 # Junk frames -----------------------------------------------------------------
@@ -241,11 +253,13 @@ async def test_junk_frames_get_no_reply_and_change_nothing(
     disconnect_after(socket)
     await socket.receive_json_from()  # heartbeat
     await socket.send_to(**frame)
-    assert await socket.receive_nothing(timeout=0.2)
-    assert (await event_ids(), await product_rows()) == (ids, rows)
+    # The socket handles frames in order: a reply to the junk would come
+    # before the answer to this fetch.
     await socket.send_json_to({"type": "fetch", "after": ids[0]})
-    batch = await socket.receive_json_from()
+    batch, _ = await next_frame(socket, lambda f: f["type"] != "heartbeat")
+    assert batch["type"] == "batch"
     assert [e["id"] for e in batch["events"]] == ids[1:]
+    assert (await event_ids(), await product_rows()) == (ids, rows)
 
 
 @pytest.mark.parametrize(
@@ -280,7 +294,7 @@ async def test_heartbeats_carry_the_latest_id(staff_user, settings, disconnect_a
     latest = (await event_ids())[-1]
     seen = []
     while latest not in seen:
-        frame = await socket.receive_json_from(timeout=2)
+        frame = await socket.receive_json_from()
         assert frame["type"] == "heartbeat"
         seen.append(frame["last_id"])
 
@@ -296,9 +310,9 @@ async def test_logout_closes_that_sessions_socket_only(staff_user, disconnect_af
     await open_one.receive_json_from()
     await database_sync_to_async(leaving.logout)()
     assert await closed_with(closing) == CLOSE_FORBIDDEN
-    assert await open_one.receive_nothing(timeout=0.2)
     await create()
-    assert (await open_one.receive_json_from(timeout=2))["action"] == "created"
+    # Still open: it gets the next change (a close would fail the read).
+    assert (await next_event(open_one))["action"] == "created"
 
 
 @pytest.mark.parametrize("field", ["is_active", "is_staff"])
@@ -329,7 +343,8 @@ async def test_revoking_one_user_leaves_others_connected(
     other.is_staff = False
     await database_sync_to_async(other.save)()
     assert await closed_with(theirs) == CLOSE_FORBIDDEN
-    assert await mine.receive_nothing(timeout=0.2)
+    await create()
+    assert (await next_event(mine))["action"] == "created"
 
 
 @database_sync_to_async
@@ -401,13 +416,15 @@ async def test_the_periodic_recheck_catches_a_queryset_update(
 
 async def test_a_closed_socket_gets_no_more_events(staff_user, disconnect_after):
     client = await login(staff_user)
-    socket = await connect(client)
-    disconnect_after(socket)
+    socket, bystander = await connect(client), await connect(await login(staff_user))
+    disconnect_after(socket, bystander)
     await socket.receive_json_from()
+    await bystander.receive_json_from()
     await database_sync_to_async(client.logout)()
     assert await closed_with(socket) == CLOSE_FORBIDDEN
     await create()
-    assert await socket.receive_nothing(timeout=0.2)
+    assert (await next_event(bystander))["action"] == "created"
+    assert_no_event_queued(socket)
 
 
 async def test_a_socket_revoked_twice_is_closed_once():
@@ -445,7 +462,7 @@ async def test_a_layer_that_fails_before_naming_the_channel_surfaces_its_own_err
     monkeypatch.setattr(type(get_channel_layer()), "new_channel", refuse, raising=False)
     socket = dashboard_socket(await login(staff_user))
     with pytest.raises(ConnectionError, match="layer down"):
-        await socket.connect(timeout=5)
+        await socket.connect()
     from shop_manager.live.fanout import fanout_for_running_loop
     from shop_manager.live.ticker import ticker_for_running_loop
 

@@ -25,7 +25,7 @@ from shop_manager.live.consumer import CLOSE_FORBIDDEN, CLOSE_TOO_MANY_SOCKETS
 from shop_manager.live.protocol import event_text, frames_text, heartbeat_text
 from shop_manager.models import Product, ProductEvent
 from tests.helpers.doc_snippets import DOCS_DIR, json_blocks
-from tests.helpers.sockets import connect
+from tests.helpers.sockets import connect, next_event, next_frame
 from tests.helpers.users import login
 
 SCHEMA_PATH = "shop_manager/schema/live-protocol.json"
@@ -172,7 +172,7 @@ async def test_every_frame_the_consumer_sends_staff_matches_the_schema(
     assert_valid(heartbeat, "server_frame")
 
     await update(tea, quantity=9, price=Decimal("3.75"), cost_price=Decimal("1.30"))
-    live = await watching.receive_json_from(timeout=2)
+    live = await next_event(watching)
     assert live["type"] == "event"
     assert "cost_price" in live["changes"]
     assert_valid(live, "server_frame")
@@ -180,7 +180,7 @@ async def test_every_frame_the_consumer_sends_staff_matches_the_schema(
     fetch = {"type": "fetch", "after": 0}
     assert_valid(fetch, "client_frame")
     await watching.send_json_to(fetch)
-    gap_fill = await watching.receive_json_from()
+    gap_fill, _ = await next_frame(watching, lambda f: f["type"] == "batch")
     assert [event["action"] for event in gap_fill["events"]] == ["created", "updated"]
     assert_valid(gap_fill, "server_frame")
 
@@ -190,7 +190,7 @@ async def test_every_frame_the_consumer_sends_staff_matches_the_schema(
     assert_valid(replay, "server_frame")
 
     await database_sync_to_async(Product.objects.filter(pk=tea.pk).delete)()
-    deleted = await watching.receive_json_from(timeout=2)
+    deleted = await next_event(watching)
     assert (deleted["action"], deleted["product"]["url"]) == ("deleted", None)
     assert_valid(deleted, "server_frame")
 
@@ -229,7 +229,7 @@ async def test_frames_without_costs_match_the_schema(
     assert_valid(replay, "server_frame")
 
     await update(tea, cost_price=Decimal("1.30"))
-    cost_only = await socket.receive_json_from(timeout=2)
+    cost_only = await next_event(socket)
     assert cost_only["changes"] == {}
     assert_valid(cost_only, "server_frame")
 

@@ -21,6 +21,7 @@ from shop_manager.models import ProductEvent
 from tests.helpers.products import create
 from tests.helpers.sockets import connect, unpacked
 from tests.helpers.users import login
+from tests.helpers.waiting import eventually_async
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -68,8 +69,7 @@ def hold_first_send(consumer: ProductFeedConsumer) -> asyncio.Event:
 
 async def until_picked_up(consumer: ProductFeedConsumer) -> None:
     """Let the writer take what is queued (it then waits in its send)."""
-    while consumer.outbox:
-        await asyncio.sleep(0)
+    await eventually_async(lambda: not consumer.outbox, what="the writer", interval=0)
 
 
 async def logged_events(*names: str) -> list[str]:
@@ -79,11 +79,20 @@ async def logged_events(*names: str) -> list[str]:
     return [event_text(event) async for event in events]
 
 
-async def frames_received(socket: WebsocketCommunicator) -> list[dict[str, Any]]:
+async def frames_before_sentinel(
+    socket: WebsocketCommunicator, consumer: ProductFeedConsumer
+) -> list[dict[str, Any]]:
+    """Every frame the socket received before a sentinel event queued now:
+    the writer keeps queue order, so whatever was queued earlier (and
+    nothing queued later) comes first, however slowly the machine runs."""
+    *_, sentinel = await logged_events("Sentinel")
+    consumer.deliver(sentinel)
     frames: list[dict[str, Any]] = []
-    while not await socket.receive_nothing(timeout=0.2):
-        frames.extend(unpacked(await socket.receive_json_from()))
-    return frames
+    while True:
+        for frame in unpacked(await socket.receive_json_from()):
+            if frame.get("product", {}).get("name") == "Sentinel":
+                return frames
+            frames.append(frame)
 
 
 async def test_a_heartbeat_never_overtakes_events_queued_before_it(socket):
@@ -99,7 +108,7 @@ async def test_a_heartbeat_never_overtakes_events_queued_before_it(socket):
     await ticker.tick()  # Spared: the socket was sent events this interval.
     await ticker.tick()  # Due: its id covers both events.
     gate.set()
-    frames = await frames_received(socket)
+    frames = await frames_before_sentinel(socket, consumer)
     assert [frame["type"] for frame in frames] == ["event", "event", "heartbeat"]
     assert frames[2]["last_id"] == frames[1]["id"] == frames[0]["id"] + 1
 
@@ -120,7 +129,7 @@ async def test_frames_that_pile_up_leave_as_one_message_in_order(socket):
     ids = [alone["id"]] + [frame["id"] for frame in together["frames"]]
     assert ids == sorted(ids)
     assert len(set(ids)) == 4
-    assert await socket.receive_nothing(timeout=0.2)
+    assert await frames_before_sentinel(socket, consumer) == []
 
 
 async def test_a_single_frame_goes_out_as_it_is(socket):
@@ -139,7 +148,9 @@ async def test_a_socket_sent_something_gets_no_heartbeat_that_interval(socket):
     await socket.receive_json_from()
     ticker = ticker_for_running_loop()
     await ticker.tick()
-    assert await socket.receive_nothing(timeout=0.2)
+    # A heartbeat from that tick would be queued before this sentinel.
+    assert await frames_before_sentinel(socket, consumer) == []
+    await ticker.tick()  # Spared again: the sentinel was sent this interval.
     await ticker.tick()  # A whole interval with nothing sent.
     latest = await ProductEvent.objects.order_by("-id").afirst()
     heartbeat = {"type": "heartbeat", "last_id": latest.pk}
@@ -174,7 +185,7 @@ async def test_frames_queued_while_a_write_waits_share_its_one_writer(socket):
         consumer.deliver(text)
         assert consumer.writer is writer
     gate.set()
-    frames = await frames_received(socket)
+    frames = await frames_before_sentinel(socket, consumer)
     assert [frame["product"]["name"] for frame in frames] == ["Tea", "Coffee", "Milk"]
 
 

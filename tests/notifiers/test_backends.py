@@ -27,6 +27,7 @@ from shop_manager.notifiers.locmem import LocmemNotifier
 from shop_manager.notifiers.log import LoggingNotifier
 from tests.helpers.layers import RecordingLayer
 from tests.helpers.notifiers import RAISING
+from tests.helpers.waiting import HANG_BOUND
 
 pytestmark = pytest.mark.django_db
 
@@ -102,13 +103,15 @@ def test_a_raising_backend_does_not_fail_the_http_post(
 )
 def test_a_hanging_channel_layer_is_cut_off_by_the_timeout(caplog):
     (event,) = make_events(1)
+    # The layer hangs for an hour: returning before HANG_BOUND shows the
+    # timeout cut it, however slowly a loaded machine got there.
     started = time.monotonic()
     with pytest.raises(TimeoutError):
         handler["default"].send(event)
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < HANG_BOUND
     started = time.monotonic()
     notifiers.notify([event])  # Logs, never raises, still runs the others.
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < HANG_BOUND
     assert notifiers.outbox == [event]
     assert "'default' failed" in caplog.text
 
@@ -131,7 +134,8 @@ def test_a_redis_outage_neither_fails_nor_holds_a_save(
     started = time.monotonic()
     with django_capture_on_commit_callbacks(execute=True):
         tea = Product.objects.create(name="Tea", price=Decimal("3.50"), quantity=1)
-    assert time.monotonic() - started < 2
+    # A hanging layer would hold the save for an hour.
+    assert time.monotonic() - started < HANG_BOUND
     assert ProductEvent.objects.filter(product_pk=tea.pk).exists()
     assert "stay in the change log" in caplog.text
 

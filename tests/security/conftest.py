@@ -35,9 +35,9 @@ async def open_socket() -> AsyncIterator[OpenSocket]:
     async def open_for(client: Client) -> WebsocketCommunicator:
         socket = dashboard_socket(client)
         opened.append(socket)
-        connected, _ = await socket.connect(timeout=5)
+        connected, _ = await socket.connect()
         assert connected
-        assert (await socket.receive_json_from(timeout=5))["type"] == "heartbeat"
+        assert (await socket.receive_json_from())["type"] == "heartbeat"
         return socket
 
     yield open_for

@@ -26,7 +26,7 @@ from shop_manager.permissions import (
     StaffPolicy,
 )
 from tests.helpers.page_text import plain
-from tests.helpers.sockets import connect
+from tests.helpers.sockets import connect, next_event
 from tests.helpers.users import WATCHERS_POLICY, login
 
 # Values no timestamp can contain ("…:31.234…" holds "1.23"): a second is
@@ -208,9 +208,9 @@ async def test_socket_frames_leave_cost_diffs_out_for_watchers_who_may_not_see_c
 
     tea = await database_sync_to_async(Product.objects.get)(name="Tea")
     await database_sync_to_async(update)(tea, cost_price=Decimal(NEW_COST))
-    cost_only = await watcher_socket.receive_json_from()
+    cost_only = await next_event(watcher_socket)
     await database_sync_to_async(update)(tea, quantity=12, supplier_number="SUP-X")
-    mixed = await watcher_socket.receive_json_from()
+    mixed = await next_event(watcher_socket)
 
     assert mixed["changes"]["quantity"] == {"old": 10, "new": 12, "label": "quantity"}
     if sees:

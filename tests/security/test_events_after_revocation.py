@@ -32,6 +32,7 @@ from shop_manager.live.feed import latest_event_id
 from shop_manager.models import Product
 from tests.helpers.sockets import dashboard_socket
 from tests.helpers.users import login
+from tests.helpers.waiting import HANG_BOUND
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -58,7 +59,7 @@ def event_ids(frame: dict[str, Any]) -> list[int]:
 
 
 async def frames_until_close(
-    socket: WebsocketCommunicator, timeout: float = 10
+    socket: WebsocketCommunicator, timeout: float = HANG_BOUND
 ) -> tuple[int, list[dict[str, Any]]]:
     """Every frame the server sends until it closes, and the close code."""
     frames = []
@@ -70,7 +71,7 @@ async def frames_until_close(
 
 
 async def frames_until_event(
-    socket: WebsocketCommunicator, event_id: int, timeout: float = 10
+    socket: WebsocketCommunicator, event_id: int, timeout: float = HANG_BOUND
 ) -> list[dict[str, Any]]:
     """Every frame up to the one carrying ``event_id``."""
     frames = []
@@ -297,7 +298,7 @@ async def test_a_replay_read_after_a_revocation_is_not_sent(staff_user, monkeypa
 
     monkeypatch.setattr(admission, "events_after", demote_then_read)
     socket = dashboard_socket(client, f"?after={before}")
-    connected, _ = await socket.connect(timeout=5)
+    connected, _ = await socket.connect()
     assert connected
     code, frames = await frames_until_close(socket)
     assert [i for frame in frames for i in event_ids(frame)] == []

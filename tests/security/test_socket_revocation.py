@@ -26,7 +26,12 @@ from django.utils import timezone
 
 from shop_manager.live.consumer import CLOSE_FORBIDDEN
 from tests.helpers.products import create_product
-from tests.helpers.sockets import closed_with, dashboard_socket, next_event
+from tests.helpers.sockets import (
+    assert_no_event_queued,
+    closed_with,
+    dashboard_socket,
+    next_event,
+)
 from tests.helpers.users import login
 
 pytestmark = [
@@ -62,12 +67,12 @@ async def assert_closed_and_bystander_served(
     await create_product()
     assert (await next_event(bystander))["action"] == "created"
     for socket in closed:
-        assert await socket.receive_nothing(timeout=0.2)
+        assert_no_event_queued(socket)
 
 
 async def refused(client: Client) -> bool:
     socket = dashboard_socket(client)
-    connected, _ = await socket.connect(timeout=5)
+    connected, _ = await socket.connect()
     await socket.disconnect()
     return not connected
 

@@ -18,6 +18,7 @@ from shop_manager.transfer.apply import import_table
 from shop_manager.transfer.plan import Rights
 from shop_manager.transfer.reading import read_file
 from tests.helpers.transfer import csv_bytes
+from tests.helpers.waiting import HANG_BOUND
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,7 +32,7 @@ async def messages_until_sentinel(layer: Any, channel: str) -> list[dict[str, An
     await layer.group_send(DASHBOARD_GROUP, SENTINEL)
     received = []
     while True:
-        message = await asyncio.wait_for(layer.receive(channel), 5)
+        message = await asyncio.wait_for(layer.receive(channel), HANG_BOUND)
         if message.get("text") == "sentinel":
             return received
         received.append(message)
