@@ -15,20 +15,22 @@ from typing import Any
 from django.db.models import Case, Count, F, IntegerField, Q, Value, When
 from django.utils import timezone
 
-from shop_manager.models import Product
+from shop_manager.models import STOCK_CONDITIONS, AlertDismissal, Product
 
 __all__ = [
     "ATTENTION_LIMIT",
+    "Alert",
     "Attention",
     "changes_today",
     "needs_attention",
+    "open_alerts",
     "stock_counts",
 ]
 
 # Products the alerts panel lists at most; the tiles count them all.
 ATTENTION_LIMIT = 8
 # The conditions, most urgent first: the panel's order and each alert's tone.
-CONDITIONS = ("out_of_stock", "expired", "low_stock", "expiring_soon")
+CONDITIONS = STOCK_CONDITIONS
 DANGER = frozenset({"out_of_stock", "expired"})
 
 _OUT_OF_STOCK = Q(quantity=0)
@@ -48,6 +50,34 @@ class Attention:
     @property
     def level(self) -> str:
         return "danger" if DANGER & set(self.conditions) else "warn"
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One stock alert the dashboard raises: a product and one condition."""
+
+    product: Product
+    condition: str
+
+    @property
+    def level(self) -> str:
+        return "danger" if self.condition in DANGER else "warn"
+
+
+def open_alerts(attention: list[Attention]) -> list[Alert]:
+    """The alerts of ``attention``'s products (one per condition, in its
+    order) that nobody dismissed: one query."""
+    dismissed = set(
+        AlertDismissal.objects.filter(
+            product_pk__in=[item.product.pk for item in attention]
+        ).values_list("product_pk", "condition")
+    )
+    return [
+        Alert(item.product, condition)
+        for item in attention
+        for condition in item.conditions
+        if (item.product.pk, condition) not in dismissed
+    ]
 
 
 def stock_counts() -> dict[str, int]:
@@ -84,17 +114,8 @@ def needs_attention(limit: int = ATTENTION_LIMIT) -> list[Attention]:
             :limit
         ]
     )
-    return [Attention(product, _conditions(product)) for product in products]
-
-
-def _conditions(product: Any) -> tuple[str, ...]:
-    found = {
-        "out_of_stock": product.quantity == 0,
-        "expired": bool(product.is_expired),
-        "low_stock": bool(product.is_low_stock) and product.quantity > 0,
-        "expiring_soon": bool(product.is_expiring_soon),
-    }
-    return tuple(name for name in CONDITIONS if found[name])
+    # Which conditions, by the model's rules (the SQL above only picks them).
+    return [Attention(product, product.stock_conditions()) for product in products]
 
 
 def changes_today(events: list[dict[str, Any]], *, complete: bool) -> tuple[int, bool]:

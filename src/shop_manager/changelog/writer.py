@@ -15,8 +15,10 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections, router, transaction
+from django.utils import timezone
 
 from shop_manager.changelog.actors import get_actor
+from shop_manager.changelog.alerts import forget_dismissals, transitions
 from shop_manager.changelog.signals import events_committed
 from shop_manager.models import EDITABLE_FIELDS, Product, ProductEvent
 
@@ -106,6 +108,7 @@ def log_events(
 ) -> list[ProductEvent]:
     using = using or router.db_for_write(ProductEvent)
     actor = get_actor()
+    today = timezone.localdate()
     events = [
         ProductEvent(
             action=action,
@@ -117,6 +120,7 @@ def log_events(
                 field: [logged_value(field, old), logged_value(field, new)]
                 for field, (old, new) in changes.items()
             },
+            alerts=transitions(product, action, changes, today),
             actor=actor,
             actor_name=actor_name(actor) if actor is not None else "",
         )
@@ -130,6 +134,7 @@ def log_events(
     with transaction.atomic(using=using, savepoint=False):
         _serialise(using)
         events = ProductEvent.objects.using(using).bulk_create(events)
+        forget_dismissals(events, using=using)
         held = _held.get()
         if held is not None:
             held.extend(events)

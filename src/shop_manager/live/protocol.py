@@ -4,8 +4,9 @@ Frames, on the dashboard socket (described for people in docs/protocol.md
 and for machines in static/shop_manager/schema/live-protocol.json):
 
 - server frames: ``event`` (one change), ``batch`` (a replay or gap fill),
-  ``heartbeat`` (the latest logged id) and ``frames`` (several of those, in
-  order, sent as one message);
+  ``heartbeat`` (the latest logged id), ``alert_dismissed`` (someone took a
+  stock alert down) and ``frames`` (several of those, in order, sent as one
+  message);
 - client frame: ``fetch``.
 
 Messages between processes, on the channel layer (each process's fan-out
@@ -15,9 +16,10 @@ dispatches them by type to the handler Channels would name:
 - ``product.event``: an event's frame, serialised once for every socket
   (and once more without cost fields), or a bulk change's heartbeat;
 - ``access.revoked``: close the sockets of the session whose group it names;
-- ``access.recheck``: re-validate every socket.
+- ``access.recheck``: re-validate every socket;
+- ``alert.dismissed``: an ``alert_dismissed`` frame for every socket.
 
-All three travel on the dashboard group, one ordered stream per process, and
+All four travel on the dashboard group, one ordered stream per process, and
 carry the access generation (:mod:`shop_manager.live.models`).
 
 A new frame or message type gets its builder (and parser) here, its place in
@@ -48,6 +50,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ACCESS_RECHECK",
     "ACCESS_REVOKED",
+    "ALERT_DISMISSED",
     "MAX_FRAME_LENGTH",
     "MESSAGE_TYPES",
     "PRODUCT_EVENT",
@@ -55,6 +58,7 @@ __all__ = [
     "RecheckMessage",
     "RevokedMessage",
     "after_from_query_string",
+    "dismissed_message",
     "batch_frame",
     "bulk_message",
     "dumps",
@@ -66,6 +70,7 @@ __all__ = [
     "heartbeat_text",
     "older_page",
     "parse_client_frame",
+    "parse_dismissed_message",
     "parse_event_message",
     "parse_recheck_message",
     "parse_revoked_message",
@@ -83,7 +88,10 @@ MAX_FRAME_LENGTH = 1024
 PRODUCT_EVENT = "product.event"
 ACCESS_REVOKED = "access.revoked"
 ACCESS_RECHECK = "access.recheck"
-MESSAGE_TYPES = frozenset({PRODUCT_EVENT, ACCESS_REVOKED, ACCESS_RECHECK})
+ALERT_DISMISSED = "alert.dismissed"
+MESSAGE_TYPES = frozenset(
+    {PRODUCT_EVENT, ACCESS_REVOKED, ACCESS_RECHECK, ALERT_DISMISSED}
+)
 
 
 def after_from_query_string(query_string: bytes) -> int | None:
@@ -230,6 +238,9 @@ class EventMessage:
     # sender that predates it, whose event no socket can be known to be
     # cleared for (the fan-out leaves it to the heartbeat's gap fill).
     generation: int | None
+    # True for a notice that is no log event (an alert dismissed): it says
+    # nothing of the log's latest id.
+    notice: bool = False
 
     @property
     def size(self) -> int:
@@ -253,6 +264,29 @@ def parse_event_message(message: dict[str, Any]) -> EventMessage | None:
         logged if type(logged) is int else None,
         _generation(message),
     )
+
+
+def dismissed_message(
+    product_pk: int, condition: str, by: str | None, generation: int
+) -> dict[str, Any]:
+    """``alert.dismissed``: the ``alert_dismissed`` frame for every socket,
+    serialised once. It names a product, so it passes the barrier as an
+    event does (``generation``: read after the dismissal committed)."""
+    frame = {
+        "type": "alert_dismissed",
+        "product": product_pk,
+        "condition": condition,
+        "by": by,
+    }
+    return {"type": ALERT_DISMISSED, "generation": generation, "text": dumps(frame)}
+
+
+def parse_dismissed_message(message: dict[str, Any]) -> EventMessage | None:
+    """The frame to forward (the same for every socket: it has no cost)."""
+    text = message.get("text")
+    if not isinstance(text, str):
+        return None
+    return EventMessage(text, text, None, _generation(message), notice=True)
 
 
 def revoked_message(group: str, generation: int | None) -> dict[str, Any]:

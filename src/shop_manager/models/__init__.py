@@ -1,5 +1,5 @@
-"""The package's own models: products (:mod:`.products`) and their change log
-(:mod:`.events`).
+"""The package's own models: products (:mod:`.products`), their change log
+(:mod:`.events`) and the stock alerts someone dismissed (:mod:`.alerts`).
 
 A feature's models live in its own package (``shop_manager.webhooks.models``)
 and are registered under this app by ``ShopManagerConfig.import_models()``,
@@ -13,16 +13,22 @@ from shop_manager.models.products import (
     COST_FIELDS,
     EDITABLE_FIELDS,
     MAX_QUANTITY,
+    STOCK_CONDITIONS,
     Product,
     ProductQuerySet,
+    stock_conditions,
 )
+from shop_manager.models.alerts import AlertDismissal
 
 __all__ = [
     "COST_FIELDS",
+    "STOCK_CONDITIONS",
+    "AlertDismissal",
     "EDITABLE_FIELDS",
     "MAX_QUANTITY",
     "Product",
     "ProductEvent",
     "ProductEventQuerySet",
     "ProductQuerySet",
+    "stock_conditions",
 ]

@@ -9,7 +9,6 @@ import re
 from typing import Any
 
 from django import template
-from django.utils import dateformat
 from django.utils.formats import number_format
 
 from shop_manager.changelog import rendering
@@ -19,9 +18,6 @@ from shop_manager.permissions import ACTIONS, get_policy
 
 register = template.Library()
 
-# How every page writes a date: the date part of the one time format
-# (changelog.rendering.EVENT_TIME_FORMAT, "Y-m-d H:i").
-DATE_FORMAT = "Y-m-d"
 # The letters of a name's words, for initials ("Bea Brunner" → "BB").
 _WORDS = re.compile(r"[^\W\d_]+")
 
@@ -97,7 +93,7 @@ def count(value: int) -> str:
 @register.filter
 def sm_date(value: datetime.date | None) -> str:
     """A date as every page writes it ("2026-12-03"); none as "—"."""
-    return dateformat.format(value, DATE_FORMAT) if value else "—"
+    return rendering.date_display(value)
 
 
 @register.filter
