@@ -10,7 +10,11 @@ from typing import Any
 
 from django.utils.translation import gettext, ngettext, pgettext
 
-from shop_manager.changelog.rendering import field_labels, headline_templates
+from shop_manager.changelog.rendering import (
+    alert_details,
+    field_labels,
+    headline_templates,
+)
 from shop_manager.models import ProductEvent
 
 __all__ = ["RECONNECT_MAX_SECONDS", "dashboard_strings"]
@@ -48,4 +52,10 @@ def dashboard_strings() -> dict[str, Any]:
         "by_nobody": gettext("by nobody (system)"),
         "loading_older": gettext("Loading older changes…"),
         "older_failed": gettext("Could not load older changes. Try again."),
+        # A stock alert's words beside the product's name, with %(quantity)s
+        # and %(date)s, as the page's panel words them.
+        "alerts": alert_details(),
+        "dismiss": gettext("Dismiss"),
+        "dismiss_label": gettext("Dismiss the alert for %(name)s"),
+        "dismiss_failed": gettext("Could not dismiss the alert. Try again."),
     }

@@ -27,6 +27,7 @@ from shop_manager.stock_summary import (
     needs_attention,
     open_alerts,
     stock_counts,
+    today_ends,
 )
 
 __all__ = ["DismissAlertView", "OlderEventsView", "ProductDashboardView"]
@@ -52,6 +53,7 @@ class ProductDashboardView(RefusedPageMixin, TemplateView):
             attention=attention,
             alerts=open_alerts(attention),
             changes_today=today,
+            day_ends=today_ends().isoformat(),
             changes_today_more=more_today,
             initial_events=events,
             # Rendered by includes/events.html, newest first like the live feed.
