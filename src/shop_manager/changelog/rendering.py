@@ -192,7 +192,7 @@ def date_display(value: datetime.date | str | None) -> str:
 def alert_sentence(
     condition: str, name: str, quantity: int | None, expiry_date: str | None
 ) -> str:
-    """"Product “Tea” is low on stock: 3 left"."""
+    """The alert as one sentence: "Product “Tea” is low on stock: 3 left"."""
     template = _ALERT_SENTENCES.get(condition)
     if template is None:  # A condition a newer version logged.
         return f"“{name}”: {condition}"

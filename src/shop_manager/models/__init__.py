@@ -8,6 +8,7 @@ when Django imports every app's models; this package imports no feature.
 
 from __future__ import annotations
 
+from shop_manager.models.alerts import AlertDismissal
 from shop_manager.models.events import ProductEvent, ProductEventQuerySet
 from shop_manager.models.products import (
     COST_FIELDS,
@@ -18,14 +19,13 @@ from shop_manager.models.products import (
     ProductQuerySet,
     stock_conditions,
 )
-from shop_manager.models.alerts import AlertDismissal
 
 __all__ = [
     "COST_FIELDS",
-    "STOCK_CONDITIONS",
-    "AlertDismissal",
     "EDITABLE_FIELDS",
     "MAX_QUANTITY",
+    "STOCK_CONDITIONS",
+    "AlertDismissal",
     "Product",
     "ProductEvent",
     "ProductEventQuerySet",

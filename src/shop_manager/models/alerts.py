@@ -52,4 +52,3 @@ class AlertDismissal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product_pk}: {self.condition}"
-

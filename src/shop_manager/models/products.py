@@ -31,9 +31,9 @@ __all__ = [
     "COST_FIELDS",
     "EDITABLE_FIELDS",
     "MAX_QUANTITY",
+    "STOCK_CONDITIONS",
     "Product",
     "ProductQuerySet",
-    "STOCK_CONDITIONS",
     "stock_conditions",
 ]
 
