@@ -558,6 +558,15 @@ function startDashboard(root) {
   }
 }
 
+// The page's language when the browser knows the tag, else its own.
+function supportedLocale(tag) {
+  try {
+    return tag ? Intl.DateTimeFormat.supportedLocalesOf([tag])[0] : undefined;
+  } catch {
+    return undefined;  // Not a well-formed language tag.
+  }
+}
+
 // "%(name)s" placeholders, as in the gettext strings they come from.
 function fill(template, values) {
   return template.replace(/%\((\w+)\)s/g, (whole, key) => (key in values ? String(values[key]) : whole));
