@@ -18,7 +18,6 @@ from shop_manager.webhooks.models import WebhookEndpoint
 from shop_manager.webhooks.payloads import messages
 from tests.helpers.webhooks import Receiver, relay_once, verify
 
-
 # The default rules: low at 5 or fewer, expiring within 30 days.
 
 
