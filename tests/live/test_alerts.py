@@ -3,9 +3,12 @@ dismissal."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
-from shop_manager.models import AlertDismissal
+from shop_manager.live.protocol import event_frame
+from shop_manager.models import AlertDismissal, ProductEvent
 from tests.helpers.page_text import plain
 
 pytestmark = pytest.mark.django_db
@@ -90,3 +93,32 @@ def test_who_may_not_watch_may_not_dismiss(regular_client, make_product):
     )
     assert answer.status_code == 403
     assert not AlertDismissal.objects.exists()
+
+
+def test_a_broken_channel_layer_never_undoes_a_dismissal(
+    staff_client, make_product, monkeypatch, django_capture_on_commit_callbacks
+):
+    from shop_manager.live import alerts
+
+    def down(*args, **kwargs):
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(alerts.layer, "send", down)
+    tea = make_product(quantity=0)
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = staff_client.post(
+            DISMISS, {"product": tea.pk, "condition": "out_of_stock"}, **JSON
+        )
+    assert answer.status_code == 200
+    assert AlertDismissal.objects.filter(product_pk=tea.pk).exists()
+
+
+def test_an_alert_in_a_frame_carries_no_cost(make_product):
+    tea = make_product(quantity=9, cost_price=Decimal("1.00"))
+    tea.quantity = 0
+    tea.cost_price = Decimal("1.50")
+    tea.save()
+    frame = event_frame(ProductEvent.objects.latest("id"), with_costs=False)
+    assert frame["alerts"]["entered"] == ["out_of_stock"]
+    assert "1.50" not in str(frame)
+    assert "cost_price" not in str(frame)
