@@ -21,10 +21,40 @@ from django.utils import timezone
 from shop_manager.models import AlertDismissal, Product, ProductEvent
 from shop_manager.models import stock_conditions as conditions_of
 
-__all__ = ["ALERT_FIELDS", "forget_dismissals", "transitions"]
+__all__ = ["ALERT_FIELDS", "alerts_for", "forget_dismissals", "transitions"]
 
 # The fields the conditions read.
 ALERT_FIELDS = ("quantity", "low_stock_threshold", "expiry_date")
+
+
+def alerts_for(
+    entries: Sequence[tuple[Product, str, Mapping[str, Sequence[Any]]]],
+    today: datetime.date,
+    *,
+    using: str,
+) -> list[dict[str, Any]]:
+    """:func:`transitions` for each of the log's entries.
+
+    A bulk path (the CSV import) hands the log products that hold only the
+    fields it changed: the others are read for them, in one query, from the
+    rows it has just written (where the fields it did not change still hold
+    their old values). None for products that hold them all, as ``save()``
+    and ``delete()`` give them.
+    """
+    partial_pks = [
+        product.pk
+        for product, _action, _changes in entries
+        if product.pk is not None
+        and any(field not in product.__dict__ for field in ALERT_FIELDS)
+    ]
+    stored: dict[Any, dict[str, Any]] = {}
+    if partial_pks:
+        rows = Product.objects.using(using).filter(pk__in=partial_pks)
+        stored = {row["pk"]: row for row in rows.values("pk", *ALERT_FIELDS)}
+    return [
+        transitions(product, action, changes, today, stored.get(product.pk))
+        for product, action, changes in entries
+    ]
 
 
 def transitions(
@@ -32,6 +62,7 @@ def transitions(
     action: str,
     changes: Mapping[str, Sequence[Any]],
     today: datetime.date | None = None,
+    stored: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """What ``ProductEvent.alerts`` holds for this change: ``entered`` and
     ``cleared`` (conditions, most urgent first), the product's
@@ -39,10 +70,16 @@ def transitions(
     alerts word; ``{}`` when the change entered and cleared nothing.
 
     ``changes`` maps fields to ``(old, new)`` as the log is given them; a
-    field it lacks kept the product's current value.
+    field it lacks kept the product's current value (from ``stored`` when
+    the product does not hold it).
     """
     today = today or timezone.localdate()
-    current = {field: getattr(product, field) for field in ALERT_FIELDS}
+    current = {
+        field: product.__dict__[field]
+        if field in product.__dict__
+        else (stored or {}).get(field)
+        for field in ALERT_FIELDS
+    }
     old = {**current, **{f: changes[f][0] for f in ALERT_FIELDS if f in changes}}
     new = {**current, **{f: changes[f][1] for f in ALERT_FIELDS if f in changes}}
     before = () if action == ProductEvent.Action.CREATED else _conditions(old, today)

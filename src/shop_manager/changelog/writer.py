@@ -18,7 +18,7 @@ from django.db import connections, router, transaction
 from django.utils import timezone
 
 from shop_manager.changelog.actors import get_actor
-from shop_manager.changelog.alerts import forget_dismissals, transitions
+from shop_manager.changelog.alerts import alerts_for, forget_dismissals
 from shop_manager.changelog.signals import events_committed
 from shop_manager.models import EDITABLE_FIELDS, Product, ProductEvent
 
@@ -108,7 +108,7 @@ def log_events(
 ) -> list[ProductEvent]:
     using = using or router.db_for_write(ProductEvent)
     actor = get_actor()
-    today = timezone.localdate()
+    alerts = alerts_for(entries, timezone.localdate(), using=using)
     events = [
         ProductEvent(
             action=action,
@@ -120,11 +120,13 @@ def log_events(
                 field: [logged_value(field, old), logged_value(field, new)]
                 for field, (old, new) in changes.items()
             },
-            alerts=transitions(product, action, changes, today),
+            alerts=product_alerts,
             actor=actor,
             actor_name=actor_name(actor) if actor is not None else "",
         )
-        for product, action, changes in entries
+        for (product, action, changes), product_alerts in zip(
+            entries, alerts, strict=True
+        )
     ]
     if not events:
         return []
