@@ -87,9 +87,10 @@ def test_the_page_shows_the_tiles_and_the_panel(staff_client, shelves):
         html[html.index('id="sm-alerts-title"') : html.index('id="sm-activity-title"')]
     )
     assert "Needs attention 6" in panel
-    assert "Sold out Out of stock" in panel
+    assert "Sold out Out of stock Dismiss" in panel
     soon = (timezone.localdate() + datetime.timedelta(1)).isoformat()
-    assert f"Both Low stock: 1 left · Expires on {soon}" in panel
+    # One alert per product and condition, each dismissable on its own.
+    assert f"Both Low stock: 1 left Dismiss Both Expires on {soon} Dismiss" in panel
     assert "Plenty" not in panel
     assert "Nothing needs attention" in panel  # There, hidden, for a script.
     assert re.search(r"<p [^>]*data-alerts-empty[^>]* hidden>", html)

@@ -12,23 +12,37 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Case, Count, F, IntegerField, Q, Value, When
+from django.conf import settings
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    Value,
+    When,
+)
 from django.utils import timezone
 
-from shop_manager.models import Product
+from shop_manager.models import STOCK_CONDITIONS, AlertDismissal, Product
 
 __all__ = [
     "ATTENTION_LIMIT",
+    "Alert",
     "Attention",
     "changes_today",
     "needs_attention",
+    "open_alerts",
     "stock_counts",
+    "today_ends",
 ]
 
 # Products the alerts panel lists at most; the tiles count them all.
 ATTENTION_LIMIT = 8
 # The conditions, most urgent first: the panel's order and each alert's tone.
-CONDITIONS = ("out_of_stock", "expired", "low_stock", "expiring_soon")
+CONDITIONS = STOCK_CONDITIONS
 DANGER = frozenset({"out_of_stock", "expired"})
 
 _OUT_OF_STOCK = Q(quantity=0)
@@ -36,6 +50,13 @@ _LOW_STOCK = Q(is_low_stock=True) & Q(quantity__gt=0)
 _EXPIRED = Q(is_expired=True)
 _EXPIRING = Q(is_expiring_soon=True)
 _ANY = _OUT_OF_STOCK | _LOW_STOCK | _EXPIRED | _EXPIRING
+# Whether each condition's alert was dismissed, read with the products.
+_DISMISSED = {
+    f"dismissed_{condition}": Exists(
+        AlertDismissal.objects.filter(product_pk=OuterRef("pk"), condition=condition)
+    )
+    for condition in CONDITIONS
+}
 
 
 @dataclass(frozen=True)
@@ -44,10 +65,35 @@ class Attention:
 
     product: Product
     conditions: tuple[str, ...]
+    # The conditions whose alert someone dismissed (shop_manager.models.alerts).
+    dismissed: frozenset[str] = frozenset()
 
     @property
     def level(self) -> str:
         return "danger" if DANGER & set(self.conditions) else "warn"
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One stock alert the dashboard raises: a product and one condition."""
+
+    product: Product
+    condition: str
+
+    @property
+    def level(self) -> str:
+        return "danger" if self.condition in DANGER else "warn"
+
+
+def open_alerts(attention: list[Attention]) -> list[Alert]:
+    """The alerts of ``attention``'s products, one per condition in its
+    order, but those someone dismissed (read with them: no query)."""
+    return [
+        Alert(item.product, condition)
+        for item in attention
+        for condition in item.conditions
+        if condition not in item.dismissed
+    ]
 
 
 def stock_counts() -> dict[str, int]:
@@ -78,23 +124,36 @@ def needs_attention(limit: int = ATTENTION_LIMIT) -> list[Attention]:
     products = (
         Product.objects.with_stock_flags()
         .filter(_ANY)
-        .annotate(urgency=urgency)
+        .annotate(urgency=urgency, **_DISMISSED)
         # Nulls last on every database: a date that is near comes first.
         .order_by("urgency", F("expiry_date").asc(nulls_last=True), "name", "pk")[
             :limit
         ]
     )
-    return [Attention(product, _conditions(product)) for product in products]
+    # Which conditions, by the model's rules (the SQL above only picks them).
+    return [
+        Attention(
+            product,
+            product.stock_conditions(),
+            frozenset(c for c in CONDITIONS if getattr(product, f"dismissed_{c}")),
+        )
+        for product in products
+    ]
 
 
-def _conditions(product: Any) -> tuple[str, ...]:
-    found = {
-        "out_of_stock": product.quantity == 0,
-        "expired": bool(product.is_expired),
-        "low_stock": bool(product.is_low_stock) and product.quantity > 0,
-        "expiring_soon": bool(product.is_expiring_soon),
-    }
-    return tuple(name for name in CONDITIONS if found[name])
+def _start_of_today() -> datetime.datetime:
+    now = timezone.now()
+    if timezone.is_aware(now):
+        now = timezone.localtime(now)
+    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def today_ends() -> datetime.datetime:
+    """The next midnight in the site's time zone: where the live "changes
+    today" tile starts counting again."""
+    tomorrow = _start_of_today().date() + datetime.timedelta(days=1)
+    midnight = datetime.datetime.combine(tomorrow, datetime.time())
+    return timezone.make_aware(midnight) if settings.USE_TZ else midnight
 
 
 def changes_today(events: list[dict[str, Any]], *, complete: bool) -> tuple[int, bool]:
@@ -102,10 +161,7 @@ def changes_today(events: list[dict[str, Any]], *, complete: bool) -> tuple[int,
     site's time zone, and whether there may be more: True when every event
     the page holds is from today and older ones exist (``complete`` False),
     since counting further would mean reading the whole day's log."""
-    now = timezone.now()
-    if timezone.is_aware(now):
-        now = timezone.localtime(now)
-    start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    start = _start_of_today()
     today = sum(
         1 for event in events if datetime.datetime.fromisoformat(event["time"]) >= start
     )

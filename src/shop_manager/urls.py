@@ -24,6 +24,11 @@ urlpatterns = [
         live_views.OlderEventsView.as_view(),
         name="product-dashboard-events",
     ),
+    path(
+        "dashboard/products/alerts/dismiss/",
+        live_views.DismissAlertView.as_view(),
+        name="product-dashboard-dismiss",
+    ),
     path("products/", views.ProductListView.as_view(), name="product-list"),
     path("products/create/", views.ProductCreateView.as_view(), name="product-create"),
     path(

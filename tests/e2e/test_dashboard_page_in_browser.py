@@ -151,10 +151,12 @@ def test_the_dashboard_speaks_the_browsers_language(start_servers, browser):
         expect(updated).to_contain_text("Produkt „Tea“ wurde geändert")
         expect(updated.locator(".sm-feed-action")).to_have_text("Geändert")
         # The live frame is worded in the site's language (English here); the
-        # script words the change in the page's, and dates it as pages do.
+        # script words the change in the page's, says when in the page's
+        # language ("jetzt": now), and dates it as pages do on hover.
         expect(updated.locator(".sm-feed-changes")).to_have_text("Menge: 4 → 9")
-        expect(updated.locator("time")).to_have_text(
-            re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$")
+        expect(updated.locator("time")).to_have_text("jetzt")
+        expect(updated.locator("time")).to_have_attribute(
+            "title", re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$")
         )
         expect(page.get_by_label("Geändert")).to_be_checked()
         assert errors == []

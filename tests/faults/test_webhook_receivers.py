@@ -209,7 +209,7 @@ def test_an_unexpected_error_is_logged_once_and_recorded_as_a_failure(
     def broken(*args: Any, **kwargs: Any) -> bytes:
         raise RuntimeError("payload bug \x00\ud800")
 
-    monkeypatch.setattr("shop_manager.webhooks.relay.message_body", broken)
+    monkeypatch.setattr("shop_manager.webhooks.payloads.message_body", broken)
     with fast_settings(**SLOW_RETRY):
         endpoint = WebhookEndpoint.objects.create(url=receiver.url)
         make_product()

@@ -176,7 +176,10 @@ async def test_a_live_event_has_the_documented_shape(staff_user, disconnect_afte
         "changes",
         "headline",
         "message",
+        # 4 (at the default threshold of 5) → 9: low stock cleared.
+        "alerts",
     }
+    assert event["alerts"]["cleared"] == ["low_stock"]
     assert event["type"] == "event"
     assert event["id"] == (await event_ids())[-1]
     assert event["action"] == "updated"

@@ -118,6 +118,7 @@ def test_every_example_in_the_protocol_page_is_a_valid_frame():
         "event",
         "batch",
         "heartbeat",
+        "alert_dismissed",
         "frames",
         "fetch",
         "presence",

@@ -23,7 +23,7 @@ def changes(make_product: Any, count: int) -> list[int]:
     """``count`` logged changes; their event ids, in log order."""
     product = make_product(name="Tea")
     for quantity in range(count - 1):
-        product.quantity = quantity
+        product.quantity = 100 + quantity  # In stock: no alert messages.
         product.save()
     return list(ProductEvent.objects.order_by("id").values_list("id", flat=True))[
         -count:

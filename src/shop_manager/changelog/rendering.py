@@ -35,8 +35,13 @@ from shop_manager.links import product_detail_url
 from shop_manager.models import COST_FIELDS, EDITABLE_FIELDS, Product, ProductEvent
 
 __all__ = [
+    "DATE_FORMAT",
     "EVENT_TIME_FORMAT",
     "action_label",
+    "alert_details",
+    "alert_payload",
+    "alert_sentence",
+    "date_display",
     "describe",
     "event_payload",
     "field_label",
@@ -60,12 +65,31 @@ TRANSLATION_SETTINGS = frozenset(
 # in the site's time zone: the history, the dashboard, the admin, the frames'
 # ``time_display``.
 EVENT_TIME_FORMAT = "Y-m-d H:i"
+# How every page shows a date (an expiry date, an alert's).
+DATE_FORMAT = "Y-m-d"
 
 # Lazy: each headline is looked up when rendered, in the language active then.
 _HEADLINES: dict[str, Any] = {
     ProductEvent.Action.CREATED: gettext_lazy("Product “%(name)s” was created"),
     ProductEvent.Action.UPDATED: gettext_lazy("Product “%(name)s” was updated"),
     ProductEvent.Action.DELETED: gettext_lazy("Product “%(name)s” was deleted"),
+}
+
+
+# A stock alert, as the dashboard's panel words it beside the product's name
+# (the same msgids as its template's blocktranslate).
+_ALERT_DETAILS: dict[str, Any] = {
+    "out_of_stock": gettext_lazy("Out of stock"),
+    "expired": gettext_lazy("Expired on %(date)s"),
+    "low_stock": gettext_lazy("Low stock: %(quantity)s left"),
+    "expiring_soon": gettext_lazy("Expires on %(date)s"),
+}
+# ...and as one sentence, for a reader who sees nothing else (a webhook).
+_ALERT_SENTENCES: dict[str, Any] = {
+    "out_of_stock": gettext_lazy("Product “%(name)s” is out of stock"),
+    "expired": gettext_lazy("Product “%(name)s” expired on %(date)s"),
+    "low_stock": gettext_lazy("Product “%(name)s” is low on stock: %(quantity)s left"),
+    "expiring_soon": gettext_lazy("Product “%(name)s” expires on %(date)s"),
 }
 
 
@@ -182,6 +206,75 @@ def product_url(event: ProductEvent) -> str | None:
     return product_detail_url(event.product_slug)
 
 
+def alert_details() -> dict[str, str]:
+    """Each condition's words for the panel, with ``%(quantity)s`` and
+    ``%(date)s`` placeholders, for a script that words alerts itself."""
+    return {condition: str(words) for condition, words in _ALERT_DETAILS.items()}
+
+
+def date_display(value: datetime.date | str | None) -> str:
+    """A date as every page writes it ("2026-12-03"); none as "—"."""
+    if isinstance(value, str):
+        value = datetime.date.fromisoformat(value)
+    if not value:
+        return "—"
+    # DATE_FORMAT written directly, as time_display() does: the list writes
+    # one per row.
+    return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+
+
+def alert_sentence(
+    condition: str, name: str, quantity: int | None, expiry_date: str | None
+) -> str:
+    """The alert as one sentence: "Product “Tea” is low on stock: 3 left"."""
+    template = _ALERT_SENTENCES.get(condition)
+    if template is None:  # A condition a newer version logged.
+        return f"“{name}”: {condition}"
+    return str(template) % {
+        "name": name,
+        "quantity": show_value(quantity),
+        "date": date_display(expiry_date),
+    }
+
+
+def _event_alerts(event: ProductEvent) -> dict[str, Any]:
+    alerts = event.alerts or {}
+    return {
+        "entered": list(alerts.get("entered", ())),
+        "cleared": list(alerts.get("cleared", ())),
+        "conditions": list(alerts.get("conditions", ())),
+        "quantity": alerts.get("quantity"),
+        "expiry_date": alerts.get("expiry_date"),
+        "expiry_display": date_display(alerts.get("expiry_date")),
+    }
+
+
+def alert_payload(event: ProductEvent, condition: str) -> dict[str, Any]:
+    """One alert ``event`` raised, as data (a webhook's ``data``): the
+    product, the condition and its words; never a cost field."""
+    alerts = _event_alerts(event)
+    return {
+        "condition": condition,
+        "event_id": event.pk,
+        "time": event.created.isoformat(),
+        "product": _product(event),
+        "quantity": alerts["quantity"],
+        "expiry_date": alerts["expiry_date"],
+        "message": alert_sentence(
+            condition, event.product_name, alerts["quantity"], alerts["expiry_date"]
+        ),
+    }
+
+
+def _product(event: ProductEvent) -> dict[str, Any]:
+    return {
+        "id": event.product_pk,
+        "name": event.product_name,
+        "slug": event.product_slug,
+        "url": product_url(event),
+    }
+
+
 def event_payload(event: ProductEvent, *, with_costs: bool = True) -> dict[str, Any]:
     """An event as data (the dashboard's ``event`` frame is this plus its
     ``type``); ``with_costs=False`` leaves out cost-field diffs (an update of
@@ -189,22 +282,18 @@ def event_payload(event: ProductEvent, *, with_costs: bool = True) -> dict[str, 
 
     Each change carries its field's ``label`` and the event its
     ``time_display``, worded in the active language (see the module's
-    docstring for which one that must be).
+    docstring for which one that must be). An event that raised or cleared
+    stock alerts carries ``alerts`` (:mod:`shop_manager.changelog.alerts`).
     """
     changes = visible_changes(event, with_costs=with_costs)
     said = headline(event.action, event.product_name)
-    return {
+    payload: dict[str, Any] = {
         "id": event.pk,
         "action": event.action,
         "time": event.created.isoformat(),
         "time_display": time_display(event.created),
         "actor": event.actor_name or None,
-        "product": {
-            "id": event.product_pk,
-            "name": event.product_name,
-            "slug": event.product_slug,
-            "url": product_url(event),
-        },
+        "product": _product(event),
         "changes": {
             field: {"old": old, "new": new, "label": field_label(field)}
             for field, (old, new) in changes.items()
@@ -212,6 +301,9 @@ def event_payload(event: ProductEvent, *, with_costs: bool = True) -> dict[str, 
         "headline": said,
         "message": _describe(event, said, changes),
     }
+    if event.alerts:
+        payload["alerts"] = _event_alerts(event)
+    return payload
 
 
 @receiver(setting_changed)

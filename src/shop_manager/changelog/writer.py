@@ -19,6 +19,7 @@ from django.db.models.base import ModelState
 from django.utils import timezone
 
 from shop_manager.changelog.actors import get_actor
+from shop_manager.changelog.alerts import alerts_for, forget_dismissals
 from shop_manager.changelog.signals import events_committed
 from shop_manager.copying import can_copy, copy_insert
 from shop_manager.models import EDITABLE_FIELDS, Product, ProductEvent
@@ -119,6 +120,7 @@ def log_events(
     name = actor_name(actor) if actor is not None else ""
     actor_id = actor.pk if actor is not None else None
     now = timezone.now()
+    alerts = alerts_for(entries, timezone.localdate(), using=using)
     events = [
         _event(
             {
@@ -135,10 +137,13 @@ def log_events(
                 "actor_id": actor_id,
                 "actor_name": name,
                 "created": now,
+                "alerts": product_alerts,
             },
             actor,
         )
-        for product, action, changes in entries
+        for (product, action, changes), product_alerts in zip(
+            entries, alerts, strict=True
+        )
     ]
     if not events:
         return []
@@ -151,6 +156,7 @@ def log_events(
             copy_insert(events, using=using)
         else:
             events = ProductEvent.objects.using(using).bulk_create(events)
+        forget_dismissals(events, using=using)
         held = _held.get()
         if held is not None:
             held.extend(events)

@@ -264,12 +264,20 @@ class LocalFanout:
         if news is not None and self.barrier.admits(news):
             self._relay(news)
 
+    def alert_dismissed(self, message: dict[str, Any]) -> None:
+        """Someone dismissed a stock alert: to every socket, once the barrier
+        lets it through (it names a product, as an event does)."""
+        news = protocol.parse_dismissed_message(message)
+        if news is not None and self.barrier.admits(news):
+            self._relay(news)
+
     def _relay(self, news: protocol.EventMessage) -> None:
-        if news.event_id is None:
+        if news.event_id is not None:
+            if self.latest_id is not None:
+                self.latest_id = max(self.latest_id, news.event_id)
+        elif not news.notice:
             # A bulk load's "fetch up to" hint names no single id.
             self._forget_latest()
-        elif self.latest_id is not None:
-            self.latest_id = max(self.latest_id, news.event_id)
         for recipient in list(self.recipients):
             recipient.deliver(news.text if recipient.sees_costs else news.redacted)
 

@@ -5,8 +5,8 @@ and for machines in static/shop_manager/schema/live-protocol.json):
 
 - server frames: ``event`` (one change), ``batch`` (a replay or gap fill),
   ``heartbeat`` (the latest logged id), ``presence`` (who else has a
-  product's edit form open) and ``frames`` (several of those, in order, sent
-  as one message);
+  product's edit form open), ``alert_dismissed`` (someone took a stock alert
+  down) and ``frames`` (several of those, in order, sent as one message);
 - client frames: ``fetch``, and ``presence`` (this socket's page is a
   product's edit form).
 
@@ -19,9 +19,10 @@ dispatches them by type to the handler Channels would name:
 - ``access.revoked``: close the sockets of the session whose group it names;
 - ``access.recheck``: re-validate every socket;
 - ``presence.update``: a socket has a product's edit form open (again), or
-  has left it (:mod:`shop_manager.live.presence`).
+  has left it (:mod:`shop_manager.live.presence`);
+- ``alert.dismissed``: an ``alert_dismissed`` frame for every socket.
 
-All four travel on the dashboard group, one ordered stream per process, and
+All of them travel on the dashboard group, one ordered stream per process, and
 carry the access generation (:mod:`shop_manager.live.models`).
 
 A new frame or message type gets its builder (and parser) here, its place in
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ACCESS_RECHECK",
     "ACCESS_REVOKED",
+    "ALERT_DISMISSED",
     "MAX_FRAME_LENGTH",
     "MESSAGE_TYPES",
     "PRESENCE_UPDATE",
@@ -63,6 +65,7 @@ __all__ = [
     "after_from_query_string",
     "batch_frame",
     "bulk_message",
+    "dismissed_message",
     "dumps",
     "event_frame",
     "event_id",
@@ -72,6 +75,7 @@ __all__ = [
     "heartbeat_text",
     "older_page",
     "parse_client_frame",
+    "parse_dismissed_message",
     "parse_event_message",
     "parse_presence_frame",
     "parse_presence_message",
@@ -94,8 +98,9 @@ PRODUCT_EVENT = "product.event"
 ACCESS_REVOKED = "access.revoked"
 ACCESS_RECHECK = "access.recheck"
 PRESENCE_UPDATE = "presence.update"
+ALERT_DISMISSED = "alert.dismissed"
 MESSAGE_TYPES = frozenset(
-    {PRODUCT_EVENT, ACCESS_REVOKED, ACCESS_RECHECK, PRESENCE_UPDATE}
+    {PRODUCT_EVENT, ACCESS_REVOKED, ACCESS_RECHECK, PRESENCE_UPDATE, ALERT_DISMISSED}
 )
 # A name in a presence message is cut to this many characters (a user's full
 # name is at most 150 + 1 + 150 in Django's model).
@@ -267,6 +272,9 @@ class EventMessage:
     # sender that predates it, whose event no socket can be known to be
     # cleared for (the fan-out leaves it to the heartbeat's gap fill).
     generation: int | None
+    # True for a notice that is no log event (an alert dismissed): it says
+    # nothing of the log's latest id.
+    notice: bool = False
 
     @property
     def size(self) -> int:
@@ -290,6 +298,29 @@ def parse_event_message(message: dict[str, Any]) -> EventMessage | None:
         logged if type(logged) is int else None,
         _generation(message),
     )
+
+
+def dismissed_message(
+    product_pk: int, condition: str, by: str | None, generation: int
+) -> dict[str, Any]:
+    """``alert.dismissed``: the ``alert_dismissed`` frame for every socket,
+    serialised once. It names a product, so it passes the barrier as an
+    event does (``generation``: read after the dismissal committed)."""
+    frame = {
+        "type": "alert_dismissed",
+        "product": product_pk,
+        "condition": condition,
+        "by": by,
+    }
+    return {"type": ALERT_DISMISSED, "generation": generation, "text": dumps(frame)}
+
+
+def parse_dismissed_message(message: dict[str, Any]) -> EventMessage | None:
+    """The frame to forward (the same for every socket: it has no cost)."""
+    text = message.get("text")
+    if not isinstance(text, str):
+        return None
+    return EventMessage(text, text, None, _generation(message), notice=True)
 
 
 def revoked_message(group: str, generation: int | None) -> dict[str, Any]:

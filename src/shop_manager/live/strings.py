@@ -15,6 +15,7 @@ from django.utils.translation import get_language, gettext, ngettext, pgettext
 
 from shop_manager.changelog.rendering import (
     TRANSLATION_SETTINGS,
+    alert_details,
     field_labels,
     headline_templates,
 )
@@ -63,6 +64,12 @@ def _strings(language: str | None) -> dict[str, Any]:
         "by_nobody": gettext("by nobody (system)"),
         "loading_older": gettext("Loading older changes…"),
         "older_failed": gettext("Could not load older changes. Try again."),
+        # A stock alert's words beside the product's name, with %(quantity)s
+        # and %(date)s, as the page's panel words them.
+        "alerts": alert_details(),
+        "dismiss": gettext("Dismiss"),
+        "dismiss_label": gettext("Dismiss the alert for %(name)s"),
+        "dismiss_failed": gettext("Could not dismiss the alert. Try again."),
     }
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext
 from django.views import View
@@ -12,16 +14,23 @@ from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 
 from shop_manager.conf import get_config
+from shop_manager.live.alerts import AlertNotOpen, dismiss
 from shop_manager.live.feed import page_before, recent_page
 from shop_manager.live.strings import dashboard_strings
-from shop_manager.models import ProductEvent
+from shop_manager.models import STOCK_CONDITIONS, ProductEvent
 from shop_manager.models.events import event_id
 from shop_manager.money import MONEY_FIELDS, amount_template
 from shop_manager.permissions import get_policy
 from shop_manager.refusals import RefusedPageMixin
-from shop_manager.stock_summary import changes_today, needs_attention, stock_counts
+from shop_manager.stock_summary import (
+    changes_today,
+    needs_attention,
+    open_alerts,
+    stock_counts,
+    today_ends,
+)
 
-__all__ = ["OlderEventsView", "ProductDashboardView"]
+__all__ = ["DismissAlertView", "OlderEventsView", "ProductDashboardView"]
 
 
 class ProductDashboardView(RefusedPageMixin, TemplateView):
@@ -37,11 +46,14 @@ class ProductDashboardView(RefusedPageMixin, TemplateView):
             with_costs=get_policy().can_see_costs(self.request.user)
         )
         today, more_today = changes_today(events, complete=not has_older)
+        attention = needs_attention()
         context.update(
             # The tiles and the alerts panel, as they stand at page load.
             counts=stock_counts(),
-            attention=needs_attention(),
+            attention=attention,
+            alerts=open_alerts(attention),
             changes_today=today,
+            day_ends=today_ends().isoformat(),
             changes_today_more=more_today,
             initial_events=events,
             # Rendered by includes/events.html, newest first like the live feed.
@@ -83,3 +95,43 @@ class OlderEventsView(View):
             )
         page = page_before(before, with_costs=policy.can_see_costs(request.user))
         return JsonResponse(page, json_dumps_params={"ensure_ascii": False})
+
+
+class DismissAlertView(View):
+    """POST ``product`` (an id) and ``condition``: take that stock alert down
+    on every dashboard until the condition clears and comes back.
+
+    For the script (``Accept: application/json``): 200 ``{"dismissed"}``,
+    409 when the alert is no longer open, 400 for anything but one product id
+    and one condition, 403 (JSON) for whoever may not watch the dashboard.
+    A form posted without the script is sent back to the dashboard.
+    """
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        wants_json = "application/json" in request.headers.get("Accept", "")
+        if not get_policy().can_watch(request.user):
+            return JsonResponse(
+                {"error": gettext("You may not watch the dashboard.")}, status=403
+            )
+        products = request.POST.getlist("product")
+        conditions = request.POST.getlist("condition")
+        product = event_id(products[0]) if len(products) == 1 else None
+        condition = conditions[0] if len(conditions) == 1 else None
+        if product is None or condition not in STOCK_CONDITIONS:
+            return JsonResponse(
+                {"error": gettext("Name one product id and one stock condition.")},
+                status=400,
+            )
+        try:
+            dismissed = dismiss(product, condition, request.user)
+        except AlertNotOpen:
+            if not wants_json:
+                return redirect(reverse("shop_manager:product-dashboard"))
+            return JsonResponse(
+                {"error": gettext("This alert has already cleared.")}, status=409
+            )
+        if not wants_json:
+            return redirect(reverse("shop_manager:product-dashboard"))
+        return JsonResponse({"dismissed": dismissed})

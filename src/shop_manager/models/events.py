@@ -69,6 +69,12 @@ class ProductEvent(models.Model):
     )
     # {"field": [old, new]}, JSON-safe: decimals and dates as strings.
     changes = models.JSONField(_("changes"), default=dict, blank=True)
+    # The stock alerts this change raised or cleared, decided when it was
+    # logged (shop_manager.changelog.alerts): {"entered": [...], "cleared":
+    # [...], "conditions": [...after...], "quantity": n, "expiry_date": ...};
+    # empty when it raised and cleared none, and for events logged before
+    # migration 0007.
+    alerts = models.JSONField(_("alerts"), default=dict, blank=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("actor"),

@@ -31,8 +31,10 @@ __all__ = [
     "COST_FIELDS",
     "EDITABLE_FIELDS",
     "MAX_QUANTITY",
+    "STOCK_CONDITIONS",
     "Product",
     "ProductQuerySet",
+    "stock_conditions",
 ]
 
 # The largest value every supported database stores in an integer column.
@@ -60,6 +62,40 @@ SLUG_ATTEMPTS = 10
 # Products' names: the longest field a search looks in, so a longer term
 # cannot match (and SQLite refuses LIKE patterns past 50,000 bytes).
 NAME_MAX_LENGTH = 200
+# What can be wrong with a product's stock, most urgent first: the dashboard's
+# alerts and tiles, the webhooks' alert types and the list's badges all use
+# these rules, in Python (stock_conditions) and in SQL (with_stock_flags).
+STOCK_CONDITIONS = ("out_of_stock", "expired", "low_stock", "expiring_soon")
+
+
+def stock_conditions(
+    quantity: int,
+    low_stock_threshold: int | None,
+    expiry_date: datetime.date | None,
+    today: datetime.date | None = None,
+) -> tuple[str, ...]:
+    """The ``STOCK_CONDITIONS`` these values meet, in that order.
+
+    Out of stock is not also "low": each product counts once per tile. The
+    same rules as :meth:`ProductQuerySet.with_stock_flags`, which the lists
+    and the tiles filter with in SQL (tests/test_stock_conditions.py holds
+    the two to each other).
+    """
+    today = today or timezone.localdate()
+    config = get_config()
+    threshold = (
+        config["LOW_STOCK_THRESHOLD"]
+        if low_stock_threshold is None
+        else low_stock_threshold
+    )
+    soon = today + datetime.timedelta(days=config["EXPIRING_SOON_DAYS"])
+    found = {
+        "out_of_stock": quantity == 0,
+        "expired": expiry_date is not None and expiry_date < today,
+        "low_stock": 0 < quantity <= threshold,
+        "expiring_soon": expiry_date is not None and today <= expiry_date <= soon,
+    }
+    return tuple(name for name in STOCK_CONDITIONS if found[name])
 
 
 class ProductQuerySet(models.QuerySet["Product"]):
@@ -202,6 +238,12 @@ class Product(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    def stock_conditions(self, today: datetime.date | None = None) -> tuple[str, ...]:
+        """What is wrong with this product's stock now (``STOCK_CONDITIONS``)."""
+        return stock_conditions(
+            self.quantity, self.low_stock_threshold, self.expiry_date, today
+        )
 
     def get_absolute_url(self) -> str:
         # Cached per slug: a list page asks for one per row. Unmounted, the

@@ -19,9 +19,6 @@ from shop_manager.permissions import ACTIONS, get_policy
 
 register = template.Library()
 
-# How every page writes a date: the date part of the one time format
-# (changelog.rendering.EVENT_TIME_FORMAT, "Y-m-d H:i").
-DATE_FORMAT = "Y-m-d"
 # The letters of a name's words, for initials ("Bea Brunner" → "BB").
 _WORDS = re.compile(r"[^\W\d_]+")
 
@@ -97,11 +94,7 @@ def count(value: int) -> str:
 @register.filter
 def sm_date(value: datetime.date | None) -> str:
     """A date as every page writes it ("2026-12-03"); none as "—"."""
-    if not value:
-        return "—"
-    # DATE_FORMAT written directly, as rendering.time_display() does: the
-    # list writes one per row.
-    return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+    return rendering.date_display(value)
 
 
 @register.filter

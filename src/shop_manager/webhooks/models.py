@@ -22,10 +22,21 @@ from shop_manager.webhooks.signing import (
     secret_key,
 )
 
-__all__ = ["ACTIONS", "WebhookAttempt", "WebhookEndpoint"]
+__all__ = ["ACTIONS", "ALERTS", "KINDS", "WebhookAttempt", "WebhookEndpoint"]
 
-# The change-log actions an endpoint may subscribe to.
+# The change-log actions an endpoint may subscribe to (product.created, ...).
 ACTIONS: tuple[str, ...] = tuple(ProductEvent.Action.values)
+# The stock alerts it may subscribe to (product.low_stock, ...): each stock
+# condition a change entered (shop_manager.changelog.alerts) by its kind.
+ALERTS: dict[str, str] = {
+    "out_of_stock": "out_of_stock",
+    "expired": "expired",
+    "low_stock": "low_stock",
+    "expiring_soon": "expiring",
+}
+# Everything an endpoint's ``actions`` may list: the part of each event type
+# after "product.".
+KINDS: tuple[str, ...] = (*ACTIONS, *ALERTS.values())
 
 
 def validate_secret(value: str) -> None:
@@ -36,10 +47,10 @@ def validate_secret(value: str) -> None:
 
 
 def validate_actions(value: Any) -> None:
-    if not isinstance(value, list) or not set(value) <= set(ACTIONS):
+    if not isinstance(value, list) or not set(value) <= set(KINDS):
         raise ValidationError(
             _("A list of actions among: %(actions)s (empty for all)."),
-            params={"actions": ", ".join(ACTIONS)},
+            params={"actions": ", ".join(KINDS)},
         )
 
 
@@ -73,7 +84,10 @@ class WebhookEndpoint(models.Model):
         default=list,
         blank=True,
         validators=[validate_actions],
-        help_text=_('Subset of ["created", "updated", "deleted"]; empty for all.'),
+        help_text=_(
+            'Subset of ["created", "updated", "deleted", "out_of_stock", '
+            '"expired", "low_stock", "expiring"]; empty for all.'
+        ),
     )
     with_costs = models.BooleanField(
         _("send cost fields"),

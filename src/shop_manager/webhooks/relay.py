@@ -39,7 +39,7 @@ from shop_manager.models import ProductEvent
 from shop_manager.webhooks import store
 from shop_manager.webhooks.delivery import EndpointClient, Outcome
 from shop_manager.webhooks.errors import summary
-from shop_manager.webhooks.payloads import message_body, message_id
+from shop_manager.webhooks.payloads import Message, messages
 from shop_manager.webhooks.signing import signature_header
 
 __all__ = ["Relay", "Totals"]
@@ -328,28 +328,34 @@ class _Worker:
         for event in events:
             if self.relay.stopping:
                 return True
-            if not self.state.wants(event.action):
-                self.progress.cursor = event.pk
-                continue
-            if time.monotonic() - self.saved_at > save_every and not await self.save():
-                return False
-            outcome = await self.post(event)
-            if outcome.ok:
-                self.progress.cursor = event.pk
+            # The event's message, then its alerts': the cursor passes the
+            # event once each one it wants is acknowledged (a failure sends
+            # the acknowledged ones again, with their same webhook-id).
+            for message in messages(event):
+                if not self.state.wants(message.kind):
+                    continue
+                if (
+                    time.monotonic() - self.saved_at > save_every
+                    and not await self.save()
+                ):
+                    return False
+                outcome = await self.post(message)
+                if not outcome.ok:
+                    self.failure = store.Failure(outcome.error, outcome.retry_after)
+                    return False
                 self.progress.succeeded = True
                 self.relay.totals.delivered += 1
                 self.relay.totals.endpoints.add(self.state.pk)
-                continue
-            self.failure = store.Failure(outcome.error, outcome.retry_after)
-            return False
+            self.progress.cursor = event.pk
         return True
 
-    async def post(self, event: ProductEvent) -> Outcome:
+    async def post(self, message: Message) -> Outcome:
         """One attempt, recorded whatever happens on the way."""
+        event = message.event
         sent_at = timezone.now()
         started = time.monotonic()
         try:
-            outcome = await self._post(event)
+            outcome = await self._post(message)
         except Exception as exc:
             # A bug, or an answer or URL nothing here expected: the traceback
             # in the log, a short summary in the attempt.
@@ -375,9 +381,9 @@ class _Worker:
         )
         return outcome
 
-    async def _post(self, event: ProductEvent) -> Outcome:
-        body = message_body(event, with_costs=self.state.with_costs)
-        msg_id = message_id(event)
+    async def _post(self, message: Message) -> Outcome:
+        body = message.body(with_costs=self.state.with_costs)
+        msg_id = message.id
         timestamp = int(time.time())
         headers = {
             "content-type": "application/json",

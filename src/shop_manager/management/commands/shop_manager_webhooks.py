@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from shop_manager.conf import get_config
-from shop_manager.webhooks.models import ACTIONS, WebhookEndpoint
+from shop_manager.webhooks.models import KINDS, WebhookEndpoint
 from shop_manager.webhooks.safety import UnsafeURLError, check_url
 from shop_manager.webhooks.status import state_text
 
@@ -28,9 +28,9 @@ class Command(BaseCommand):
         add.add_argument(
             "--actions",
             nargs="+",
-            choices=ACTIONS,
+            choices=KINDS,
             default=[],
-            help="Only these actions (default: all).",
+            help="Only these actions and alerts (default: all).",
         )
         add.add_argument(
             "--with-costs",
@@ -73,7 +73,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         endpoint = WebhookEndpoint(
             url=url,
-            actions=sorted(set(actions), key=ACTIONS.index),
+            actions=sorted(set(actions), key=KINDS.index),
             with_costs=with_costs,
             description=description,
         )

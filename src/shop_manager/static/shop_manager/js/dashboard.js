@@ -7,6 +7,9 @@
 // from the page (the sm-dashboard-strings json_script): an event is worded here
 // from its codes (action, field names) in the page's language, whatever
 // language the server sent its words in, and dated as the server dates it.
+// Each new event also moves the summary tiles and raises or takes down the
+// stock alerts it carries (decided on the server when it was logged), so the
+// page stays what a reload would show.
 
 const MAX_ROWS = 500;
 // Announcements kept in the live region (older ones have been read).
@@ -16,6 +19,13 @@ const MAX_ANNOUNCEMENTS = 5;
 const MAX_BACKOFF_MS = 30000;
 const CLOSE_FORBIDDEN = 4403;
 const FETCH_TIMEOUT_MS = 10000;
+// How often the relative times ("2 min ago") and the day's count are renewed.
+const TICK_MS = 15000;
+const DAY_MS = 86400000;
+// The conditions whose alerts are shown as dangers; the others warn.
+const DANGER = new Set(["out_of_stock", "expired"]);
+// The tone a tile takes while its count is above zero.
+const TONES = { low_stock: "warn", out_of_stock: "danger", expiring_soon: "warn" };
 
 const root = document.querySelector("[data-shop-manager-dashboard]");
 if (root && !document.getElementById("sm-dashboard-strings")) {
@@ -34,6 +44,11 @@ function startDashboard(root) {
   const olderStatus = root.querySelector("[data-older-status]");
   const announcer = root.querySelector("[data-feed-announcer]");
   const filters = [...root.querySelectorAll('input[name="action"]')];
+  const productFilter = root.querySelector("[data-filter-product]");
+  const actorFilter = root.querySelector("[data-filter-actor]");
+  const alertsList = root.querySelector("[data-alerts-list]");
+  const alertsEmpty = root.querySelector("[data-alerts-empty]");
+  const alertsCount = root.querySelector("[data-alerts-count]");
   const initial = JSON.parse(document.getElementById("sm-initial-events").textContent);
   const text = JSON.parse(document.getElementById("sm-dashboard-strings").textContent);
   // From a dashboard.html override's older strings: the frame's own labels.
@@ -43,9 +58,15 @@ function startDashboard(root) {
   const currencyFormat = root.dataset.currencyFormat || "{amount}";
   const moneyFields = new Set((root.dataset.moneyFields || "").split(" ").filter(Boolean));
   const amounts = new Intl.NumberFormat(locale, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  const numbers = new Intl.NumberFormat(locale);
+  const relative = new Intl.RelativeTimeFormat(locale, { numeric: "auto", style: "short" });
 
   const seen = new Set();
   let synced = Number(root.dataset.lastId) || 0;
+  // Events up to this id are in the page's tiles and alerts already; later
+  // ones are applied once each (``applied`` holds those past ``synced``).
+  let appliedUpTo = synced;
+  const applied = new Set();
   let socket = null;
   let attempt = 0;
   let fetching = false;
@@ -63,6 +84,10 @@ function startDashboard(root) {
   initial.forEach(add);
   applyFilters();
   filters.forEach((box) => box.addEventListener("change", applyFilters));
+  if (productFilter) productFilter.addEventListener("input", applyFilters);
+  if (actorFilter) actorFilter.addEventListener("change", applyFilters);
+  if (alertsList) alertsList.addEventListener("submit", dismiss);
+  setInterval(tick, TICK_MS);
   // Shown only now that something runs them (an older override may lack it).
   const filterBox = root.querySelector("[data-feed-filter]");
   if (filterBox) filterBox.hidden = false;
@@ -122,22 +147,232 @@ function startDashboard(root) {
       frame.frames.forEach(receive);
     } else if (frame.type === "event") {
       const row = add(frame);
+      applyEvent(frame);
       applyFilters();
       if (row) announce(row);
       if (frame.id === synced + 1) {
         synced = frame.id;
+        forgetApplied();
       } else if (frame.id > synced) {
         requestMissing();
       }
     } else if (frame.type === "batch") {
       frame.events.forEach(add);
+      frame.events.forEach(applyEvent);
       applyFilters();
       synced = Math.max(synced, frame.until);
+      forgetApplied();
       fetching = false;
       if (frame.more) requestMissing();
     } else if (frame.type === "heartbeat") {
       if (frame.last_id > synced) requestMissing();
+    } else if (frame.type === "alert_dismissed") {
+      takeDown(frame.product, frame.condition);
     }
+  }
+
+  // A new event's effect on the tiles and the alerts, once per event.
+  function applyEvent(event) {
+    if (event.id <= appliedUpTo || applied.has(event.id)) return;
+    applied.add(event.id);
+    countToday(event);
+    if (event.action === "created") bumpTile("products", 1);
+    if (event.action === "deleted") bumpTile("products", -1);
+    const alerts = event.alerts;
+    if (alerts) {
+      alerts.cleared.forEach((condition) => {
+        bumpTile(condition, -1);
+        takeDown(event.product.id, condition);
+      });
+      alerts.entered.forEach((condition) => {
+        bumpTile(condition, 1);
+        raise(event, condition);
+      });
+      const after = alerts.conditions.length > 0;
+      const before = alerts.conditions.length - alerts.entered.length + alerts.cleared.length > 0;
+      if (after !== before) bumpCount(alertsCount, after ? 1 : -1);
+    }
+    const quantity = (event.changes || {}).quantity;
+    const low = quantity && alertsList && findAlert(event.product.id, "low_stock");
+    if (low && !(alerts && alerts.entered.includes("low_stock"))) {
+      // Still low, with a new count: the alert says how many are left now.
+      const detail = low.querySelector(".sm-alert-detail");
+      if (detail) detail.textContent = fill(text.alerts.low_stock, { quantity: quantity.new });
+    }
+  }
+
+  // Every id up to synced has been through applyEvent: remember only later ones.
+  function forgetApplied() {
+    appliedUpTo = Math.max(appliedUpTo, synced);
+    for (const id of applied) if (id <= appliedUpTo) applied.delete(id);
+  }
+
+  function bumpTile(name, delta) {
+    const tile = root.querySelector(`[data-tile="${name}"]`);
+    if (!tile) return;  // No tile counts it (expired), or an older override.
+    const count = bumpCount(tile, delta);
+    const value = tile.querySelector("[data-tile-value]");
+    if (value) value.textContent = numbers.format(count) + (tile.dataset.more === "true" ? "+" : "");
+    if (TONES[name]) {
+      if (count > 0) tile.dataset.tone = TONES[name];
+      else delete tile.dataset.tone;
+    }
+  }
+
+  function bumpCount(node, delta) {
+    if (!node) return 0;
+    const count = Math.max(0, (Number(node.dataset.count) || 0) + delta);
+    node.dataset.count = String(count);
+    if (node === alertsCount) node.textContent = numbers.format(count);
+    return count;
+  }
+
+  // "Changes today" counts in the site's day: past its end it starts again.
+  function countToday(event) {
+    const tile = root.querySelector('[data-tile="changes_today"]');
+    if (!tile) return;
+    rollDay(tile, Date.parse(event.time));
+    bumpTile("changes_today", 1);
+  }
+
+  function rollDay(tile, moment) {
+    let ends = Date.parse(tile.dataset.dayEnds);
+    if (!Number.isFinite(ends) || !(moment >= ends)) return;
+    while (moment >= ends) ends += DAY_MS;
+    tile.dataset.dayEnds = new Date(ends).toISOString();
+    tile.dataset.count = "0";
+    tile.dataset.more = "false";
+    bumpTile("changes_today", 0);
+  }
+
+  function findAlert(productId, condition) {
+    if (!alertsList) return null;
+    return [...alertsList.children].find(
+      (item) => item.dataset.productId === String(productId) && item.dataset.condition === condition,
+    ) || null;
+  }
+
+  // A stock alert raised live: at the top of the panel, read out at once
+  // (role="alert"), until its condition clears or someone dismisses it.
+  function raise(event, condition) {
+    if (!alertsList || findAlert(event.product.id, condition)) return;
+    const item = element("li", "sm-alert");
+    item.dataset.level = DANGER.has(condition) ? "danger" : "warn";
+    item.dataset.productId = String(event.product.id);
+    item.dataset.condition = condition;
+    const icon = root.querySelector("#sm-alerts-title svg");
+    if (icon) item.append(icon.cloneNode(true));
+    const body = element("div", "sm-alert-body");
+    body.setAttribute("role", "alert");
+    const title = element("span", "sm-alert-title");
+    if (event.product.url) {
+      const link = element("a", "", event.product.name);
+      link.href = event.product.url;
+      title.append(link);
+    } else {
+      title.textContent = event.product.name;
+    }
+    const words = text.alerts[condition] || condition;
+    const detail = fill(words, { quantity: event.alerts.quantity, date: event.alerts.expiry_display });
+    body.append(title, " ", element("span", "sm-alert-detail", detail));
+    item.append(body, dismissForm(event.product, condition));
+    alertsList.prepend(item);
+    if (alertsEmpty) alertsEmpty.hidden = true;
+  }
+
+  function dismissForm(product, condition) {
+    const form = element("form", "sm-alert-dismiss");
+    form.method = "post";
+    form.action = alertsList.dataset.dismissUrl;
+    for (const [name, value] of [
+      ["csrfmiddlewaretoken", alertsList.dataset.csrfToken],
+      ["product", String(product.id)],
+      ["condition", condition],
+    ]) {
+      const input = element("input");
+      input.type = "hidden";
+      input.name = name;
+      input.value = value;
+      form.append(input);
+    }
+    const button = element("button", "sm-button sm-button-secondary sm-button-small", text.dismiss);
+    button.type = "submit";
+    button.setAttribute("aria-label", fill(text.dismiss_label, { name: product.name }));
+    form.append(button);
+    return form;
+  }
+
+  function takeDown(productId, condition) {
+    const item = findAlert(productId, condition);
+    if (!item) return;
+    // Keep keyboard focus in the panel when its button goes.
+    const focused = item.contains(document.activeElement);
+    const next = item.nextElementSibling || item.previousElementSibling;
+    item.remove();
+    if (alertsEmpty) alertsEmpty.hidden = alertsList.children.length > 0;
+    if (focused) {
+      const target = next ? next.querySelector("button") : root.querySelector("#sm-alerts-title");
+      if (target) {
+        if (!next) target.tabIndex = -1;
+        target.focus();
+      }
+    }
+  }
+
+  async function dismiss(submitted) {
+    const form = submitted.target;
+    submitted.preventDefault();
+    const data = new FormData(form);
+    let response;
+    try {
+      response = await fetch(form.action, {
+        method: "POST",
+        body: data,
+        credentials: "same-origin",
+        headers: { Accept: "application/json", "X-CSRFToken": data.get("csrfmiddlewaretoken") || "" },
+        signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+      });
+    } catch {
+      response = null;
+    }
+    // 409: it had cleared already; either way it is down for everyone.
+    if (response && (response.ok || response.status === 409)) {
+      takeDown(data.get("product"), data.get("condition"));
+    } else {
+      const button = form.querySelector("button");
+      if (button) button.title = text.dismiss_failed;
+      sayOlder(text.dismiss_failed);
+    }
+  }
+
+  function tick() {
+    for (const time of feed.querySelectorAll("time[datetime]")) {
+      const words = ago(time.dateTime);
+      if (words && time.textContent !== words) time.textContent = words;
+    }
+    const tile = root.querySelector('[data-tile="changes_today"]');
+    if (tile) rollDay(tile, Date.now());
+  }
+
+  // "2 min. ago" in the page's language; null past a week (the full time then).
+  function ago(iso) {
+    const seconds = Math.round((Date.parse(iso) - Date.now()) / 1000);
+    const size = Math.abs(seconds);
+    if (!Number.isFinite(seconds)) return null;
+    if (size < 45) return relative.format(0, "second");
+    if (size < 3600) return relative.format(Math.round(seconds / 60), "minute");
+    if (size < DAY_MS / 1000) return relative.format(Math.round(seconds / 3600), "hour");
+    if (size < 7 * DAY_MS / 1000) return relative.format(Math.round(seconds / 86400), "day");
+    return null;
+  }
+
+  // The people the feed has shown, offered by the "Person" filter.
+  function notePerson(actor) {
+    if (!actorFilter || !actor || [...actorFilter.options].some((option) => option.value === actor)) return;
+    const option = element("option", "", actor);
+    option.value = actor;
+    const after = [...actorFilter.options].slice(2).find((other) => other.value.localeCompare(actor, locale) > 0);
+    actorFilter.insertBefore(option, after || null);
   }
 
   function requestMissing() {
@@ -226,6 +461,9 @@ function startDashboard(root) {
     const item = element("li", "sm-feed-item");
     item.dataset.id = String(event.id);
     item.dataset.action = event.action;
+    item.dataset.actor = event.actor || "-";
+    item.dataset.product = event.product.name.toLocaleLowerCase(locale);
+    notePerson(event.actor);
 
     const avatar = element("span", event.actor ? "sm-avatar" : "sm-avatar sm-avatar-none", event.actor ? initials(event.actor) : "–");
     avatar.setAttribute("aria-hidden", "true");
@@ -236,9 +474,11 @@ function startDashboard(root) {
     const actor = event.actor ? fill(text.by_actor, { actor: event.actor }) : text.by_nobody;
     meta.append(element("span", "sm-feed-actor", actor));
     // The server's one date format, in the site's time zone, as every page shows it.
+    // Shown as "2 min. ago" (kept ticking), the full time on hover.
     const when = event.time_display || new Date(event.time).toLocaleString(locale);
-    const time = element("time", "", when);
+    const time = element("time", "", ago(event.time) || when);
     time.dateTime = event.time;
+    time.title = when;
     meta.append(time);
     meta.append(element("span", "sm-feed-id", `#${event.id}`));
     item.append(meta);
@@ -290,9 +530,13 @@ function startDashboard(root) {
 
   function applyFilters() {
     const shown = new Set(filters.filter((box) => box.checked).map((box) => box.value));
+    const product = productFilter ? productFilter.value.trim().toLocaleLowerCase(locale) : "";
+    const actor = actorFilter ? actorFilter.value : "";
     let visible = 0;
     for (const item of feed.children) {
-      item.hidden = !shown.has(item.dataset.action);
+      item.hidden = !shown.has(item.dataset.action)
+        || (product !== "" && !(item.dataset.product || "").includes(product))
+        || (actor !== "" && item.dataset.actor !== actor);
       if (!item.hidden) visible += 1;
     }
     empty.hidden = visible > 0;
