@@ -131,8 +131,12 @@ def test_times_and_dates_read_as_the_one_format_says(settings, moment):
     # Written without dateformat.format() for speed: the same text.
     from django.utils import dateformat, timezone
 
-    from shop_manager.changelog.rendering import EVENT_TIME_FORMAT, time_display
-    from shop_manager.templatetags.shop_manager import DATE_FORMAT, sm_date
+    from shop_manager.changelog.rendering import (
+        DATE_FORMAT,
+        EVENT_TIME_FORMAT,
+        time_display,
+    )
+    from shop_manager.templatetags.shop_manager import sm_date
 
     settings.TIME_ZONE = "Europe/Berlin"
     local = timezone.localtime(moment) if timezone.is_aware(moment) else moment
