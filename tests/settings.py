@@ -110,6 +110,12 @@ REDIS_LAYERS = {
     "redis": "channels_redis.core.RedisChannelLayer",
     "redis-pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
 }
+# tox envs running side by side on one Redis must not hear each other, nor
+# pytest-xdist's workers within one run (the e2e servers, started with the
+# worker's environment, read the same name).
+CHANNEL_PREFIX = os.environ.get("CHANNEL_PREFIX", "asgi") + os.environ.get(
+    "PYTEST_XDIST_WORKER", ""
+)
 CHANNEL_LAYERS: dict[str, dict[str, Any]]
 if CHANNEL_BACKEND in REDIS_LAYERS:
     CHANNEL_LAYERS = {
@@ -119,10 +125,7 @@ if CHANNEL_BACKEND in REDIS_LAYERS:
             # 5 s blocking reads and drop idle sockets (shop_manager.W002).
             "CONFIG": {
                 "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
-                # tox envs running side by side on one Redis must not hear
-                # each other, nor pytest-xdist's workers within one run.
-                "prefix": os.environ.get("CHANNEL_PREFIX", "asgi")
-                + os.environ.get("PYTEST_XDIST_WORKER", ""),
+                "prefix": CHANNEL_PREFIX,
             },
         }
     }

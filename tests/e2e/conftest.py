@@ -52,11 +52,14 @@ def private_redis(tmp_path: Path, settings: Any) -> Iterator[RedisServer]:
     redis = RedisServer(binary, tmp_path)
     redis.start()
     # This process's notifier (ORM changes made by the tests) must publish
-    # where the servers listen.
+    # where the servers listen, under the prefix they use.
     settings.CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [{"address": redis.url, "socket_timeout": 30}]},
+            "CONFIG": {
+                "hosts": [{"address": redis.url, "socket_timeout": 30}],
+                "prefix": settings.CHANNEL_PREFIX,
+            },
         }
     }
     try:
