@@ -107,6 +107,8 @@ class Fleet:
         self.holding: dict[int, bool] = {}
         # The longest each client process's loop was late (s).
         self.lags: list[float] = []
+        # Client processes that died (their dashboards are marked crashed).
+        self.dead: set[int] = set()
 
     def start(self) -> None:
         context = multiprocessing.get_context("spawn")
@@ -125,13 +127,25 @@ class Fleet:
             self.connections.append(ours)
 
     def poll(self, expected: set[int] | None = None) -> None:
-        """Update the mirrors from the workers (blocking: call in a thread)."""
-        for connection in self.connections:
-            connection.send(("poll", expected))
-        lags = []
-        for share, connection in zip(self.shares, self.connections, strict=True):
-            lag, statuses = connection.recv()  # (float, list[Status])
-            lags.append(lag)
+        """Update the mirrors from the workers (blocking: call in a thread);
+        a worker that died has its dashboards marked crashed."""
+        alive = []
+        for n, connection in enumerate(self.connections):
+            if n in self.dead:
+                continue
+            try:
+                connection.send(("poll", expected))
+                alive.append(n)
+            except OSError as failed:
+                self._died(n, failed)
+        for n in alive:
+            share, connection = self.shares[n], self.connections[n]
+            try:
+                lag, statuses = connection.recv()  # (float, list[Status])
+            except (OSError, EOFError) as failed:
+                self._died(n, failed)
+                continue
+            self.lags[n] = max(self.lags[n], lag)
             for mirror, (first, forbidden, connecting, holds) in zip(
                 share, statuses, strict=True
             ):
@@ -139,19 +153,33 @@ class Fleet:
                 mirror.forbidden = forbidden
                 mirror.connecting = connecting
                 self.holding[mirror.index] = holds
-        self.lags = lags
+
+    def _died(self, n: int, failed: BaseException) -> None:
+        self.dead.add(n)
+        for dashboard in self.shares[n]:
+            dashboard.crashed = f"its client process died: {failed!r}"[:200]
 
     def stop(self, timeout: float = 60) -> list[Dashboard]:
         """Stop every dashboard; all of them back, in index order (a worker
         that does not answer leaves its mirrors, marked crashed)."""
-        for connection in self.connections:
-            connection.send(("stop", None))
+        for n, connection in enumerate(self.connections):
+            try:
+                connection.send(("stop", None))
+            except OSError as failed:
+                self._died(n, failed)
         back: dict[int, Dashboard] = {d.index: d for d in self.dashboards}
         for n, (share, connection) in enumerate(
             zip(self.shares, self.connections, strict=True)
         ):
-            if connection.poll(timeout):
-                lag, dashboards = connection.recv()
+            if n in self.dead:
+                continue
+            try:
+                answered = connection.poll(timeout)
+                lag, dashboards = connection.recv() if answered else (0.0, [])
+            except (OSError, EOFError) as failed:
+                self._died(n, failed)
+                continue
+            if answered:
                 self.lags[n] = max(self.lags[n], lag)
                 for dashboard in dashboards:
                     back[dashboard.index] = dashboard
