@@ -26,6 +26,7 @@ from typing import Any
 
 from benchmarks.clients import FormFields
 from tests.helpers.chaos_dashboards import Dashboard, HttpOutcome
+from tests.helpers.chaos_fleet import Fleet
 from tests.helpers.example_site import (
     PRODUCTION_SECRET_KEY,
     ExampleServer,
@@ -42,8 +43,12 @@ BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 # Where in the run each fault starts, as a share of the changes' duration;
 # memory is read just before the first one.
 MEMORY_AT, REDIS_AT, POSTGRES_AT, KILL_AT, DEMOTE_AT = 0.08, 0.1, 0.3, 0.5, 0.7
-# Handshakes in flight at once from this process.
+# Handshakes in flight at once from all client processes.
 CONNECTS_IN_FLIGHT = 50
+# Dashboards per client process (at least two processes).
+DASHBOARDS_PER_CLIENT = 250
+# How often the run asks the client processes where their dashboards are.
+POLL_SECONDS = 0.2
 SESSION_COOKIE = "sessionid"  # the example project's (Django's default)
 # The longest a served request waits for a database connection: the example
 # project's DB_POOL_TIMEOUT (5 s from Django 6.1, 10 s before).
@@ -61,6 +66,10 @@ class ChaosPlan:
     outage: float = 5.0  # seconds Redis is dead and PostgreSQL cut off
     products: int = 40
     catch_up: float = 60.0  # bound on the wait for every dashboard to hold all
+    clients: int = 0  # client processes for the dashboards; 0: one per 250
+
+    def client_processes(self) -> int:
+        return self.clients or max(2, -(-self.dashboards // DASHBOARDS_PER_CLIENT))
 
 
 @dataclass
@@ -104,6 +113,10 @@ class ChaosRun:
     logs: list[Path] = field(default_factory=list)
     connect_seconds: float = 0.0
     catch_up_seconds: float | None = None  # None: not every dashboard caught up
+    # When the changes began (monotonic), and the longest each client
+    # process's loop was late (s): a late client misses the server's pings.
+    started: float = 0.0
+    client_lags: list[float] = field(default_factory=list)
     # Wall time of each part of the run, in order.
     phases: dict[str, float] = field(default_factory=dict)
 
@@ -332,6 +345,9 @@ class Chaos:
         self.servers: list[ExampleServer] = []
         self.editor: Editor | None = None
         self.sessions: dict[str, str] = {}
+        self.fleet: Fleet | None = None
+        # The ids every allowed dashboard must hold, once the changes ended.
+        self.expected: set[int] | None = None
         self._phase_started = time.monotonic()
 
     def env(self) -> dict[str, str]:
@@ -388,9 +404,11 @@ class Chaos:
 
         run.mark = self.database.latest_event_id()
         run.dashboards = self._dashboards(cookies, victims)
-        stop = asyncio.Event()
-        gate = asyncio.Semaphore(CONNECTS_IN_FLIGHT)
-        tasks = [asyncio.create_task(d.run(stop, gate)) for d in run.dashboards]
+        fleet = self.fleet = Fleet(
+            run.dashboards, plan.client_processes(), CONNECTS_IN_FLIGHT
+        )
+        await self.thread(fleet.start)
+        follow = asyncio.create_task(self._follow(fleet))
         try:
             started = time.monotonic()
             connected = await wait_for(
@@ -404,7 +422,7 @@ class Chaos:
                 )
             run.connect_seconds = time.monotonic() - started
             self.mark_phase("dashboards connected")
-            t0 = time.monotonic()
+            t0 = run.started = time.monotonic()
             await asyncio.gather(self._changes(editor, t0), self._faults(t0))
             self.mark_phase("changes and faults")
             run.http = editor.outcomes
@@ -412,13 +430,19 @@ class Chaos:
             await self._settle()
             self.mark_phase("caught up, memory read")
         finally:
-            stop.set()
-            await asyncio.wait(tasks, timeout=30)
-            for task in tasks:
-                task.cancel()
+            follow.cancel()
+            await asyncio.wait({follow})
+            run.dashboards = await self.thread(fleet.stop)
+            run.client_lags = fleet.lags
             self.mark_phase("dashboards closed")
         run.logged = self.database.events_after(run.mark)
         return run
+
+    async def _follow(self, fleet: Fleet) -> None:
+        """Keep the run's mirrors of the dashboards current."""
+        while True:
+            await self.thread(fleet.poll, self.expected)
+            await asyncio.sleep(POLL_SECONDS)
 
     def _dashboards(
         self, cookies: dict[str, str], victims: list[str]
@@ -533,12 +557,13 @@ class Chaos:
         logged event and every victim's to be closed; then for the servers'
         memory to stop moving."""
         run = self.run
-        expected = set(self.database.events_after(run.mark))
+        self.expected = set(self.database.events_after(run.mark))
         allowed = [d for d in run.dashboards if not d.victim]
+        holding = self.fleet.holding if self.fleet is not None else {}
         started = time.monotonic()
         if await wait_for(
             lambda: (
-                all(d.holds_all(expected) for d in allowed)
+                all(holding.get(d.index) for d in allowed)
                 and all(d.forbidden for d in run.dashboards if d.victim)
             ),
             self.plan.catch_up,
@@ -583,7 +608,8 @@ def run_chaos(
     (``database_env``: the example project's POSTGRES_* / DB_* variables)."""
     import resource
 
-    # A thousand sockets need more descriptors than the usual 1,024.
+    # A server's thousand sockets need more descriptors than the usual 1,024
+    # (the servers inherit this process's limit; the clients raise their own).
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
     return asyncio.run(Chaos(plan, database_env, static_root, workdir).go())

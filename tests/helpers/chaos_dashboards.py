@@ -59,6 +59,7 @@ class Dashboard:
     closed_unexpectedly: list[str] = field(default_factory=list)
     # Close codes the server sent (None: the connection just ended).
     closes: list[int | None] = field(default_factory=list)
+    closed_at: list[float] = field(default_factory=list)  # monotonic, per close
     crashed: str = ""  # What broke this client, if anything did.
     http: list[HttpOutcome] = field(default_factory=list)
     # When the handshake in progress started (None: none is).
@@ -127,6 +128,7 @@ class Dashboard:
             except ConnectionClosed as closed:
                 code = closed.rcvd.code if closed.rcvd else None
                 self.closes.append(code)
+                self.closed_at.append(time.monotonic())
                 if code == CLOSE_FORBIDDEN:
                     self.forbidden = True
                     if not self.victim:

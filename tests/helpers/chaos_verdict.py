@@ -73,6 +73,20 @@ def kinds(outcomes: list[HttpOutcome]) -> str:
     return "; ".join(f"{n} {kind}" for kind, n in counts.most_common(4))
 
 
+def close_times(run: ChaosRun, code: int) -> str:
+    """When the closes with ``code`` came, in seconds after the changes began
+    (1011 is uvicorn's keepalive ping timeout: a client silent for 20 s)."""
+    moments = sorted(
+        at - run.started
+        for d in run.dashboards
+        for got, at in zip(d.closes, d.closed_at, strict=True)
+        if got == code
+    )
+    if not moments:
+        return ""
+    return f"; {code} from {moments[0]:.0f} s to {moments[-1]:.0f} s"
+
+
 def stragglers(dashboards: list[Dashboard], logged: set[int]) -> str:
     """The first few dashboards still behind (or still open), and why."""
     behind = [d for d in dashboards if not logged <= d.seen or not logged]
@@ -148,7 +162,14 @@ def verdict(run: ChaosRun) -> list[Row]:
             "  reconnects after the first connect",
             f"{sum(max(0, d.connects - 1) for d in run.dashboards):,}",
             detail="closes by code: "
-            + ", ".join(f"{code}: {n}" for code, n in codes.most_common()),
+            + ", ".join(f"{code}: {n}" for code, n in codes.most_common())
+            + close_times(run, 1011),
+        )
+    )
+    rows.append(
+        Row(
+            "  client processes' loops, longest late",
+            ", ".join(f"{lag:.1f} s" for lag in run.client_lags) or "-",
         )
     )
     crashed = [d for d in run.dashboards if d.crashed]

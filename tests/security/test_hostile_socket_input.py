@@ -12,6 +12,9 @@ whose handler raises anyway is still unregistered.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
@@ -174,26 +177,55 @@ def failing_send_batch(monkeypatch: pytest.MonkeyPatch) -> list[ProductFeedConsu
     return failed
 
 
-@pytest.mark.parametrize("where", ["connect", "receive"])
 async def test_a_raising_handler_still_unregisters_the_socket(
-    open_socket, staff_user, failing_send_batch, where
+    open_socket, staff_user, failing_send_batch
 ):
-    """Fault: a handler raises (here the batch reply, during the ``?after=`` replay
-    in connect() or a fetch in receive()). Safe: the error reaches the server
-    (which logs it and closes the socket with 1011), and the socket leaves the
-    fan-out, the ticker and the fan-out's table of sessions all the same."""
-    if where == "connect":
-        socket = await open_socket("?after=0")
-    else:
-        socket = await open_socket()
-        await socket.receive_json_from()  # heartbeat
-        await socket.send_json_to({"type": "fetch", "after": 0})
+    """Fault: a handler raises (here the batch reply, during the ``?after=``
+    replay in connect()). Safe: the error reaches the server (which logs it
+    and closes the socket), and the socket leaves the fan-out, the ticker and
+    the fan-out's table of sessions all the same."""
+    socket = await open_socket("?after=0")
     with pytest.raises(Boom):
         await socket.receive_output()
     assert registered() == (set(), set())
     [consumer] = failing_send_batch
     assert consumer.session is not None  # A logout would have named it.
     assert consumer.session not in fanout_for_running_loop().sessions
+
+
+async def test_a_failing_fetch_is_logged_and_the_socket_stays(
+    open_socket, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
+    """Fault: answering a ``fetch`` raises (the database away, or a bug).
+    Safe: it is logged, the socket stays open and registered (a fetch is
+    answered beside the socket's reading, which must go on: uvicorn's
+    keepalive needs the pongs), and the client's next fetch is answered."""
+    real = ProductFeedConsumer.batch_text
+    asked: list[int] = []
+
+    async def batch_text(self: ProductFeedConsumer, after: int) -> str:
+        asked.append(after)
+        if len(asked) == 1:
+            raise Boom
+        return await real(self, after)
+
+    monkeypatch.setattr(ProductFeedConsumer, "batch_text", batch_text)
+    await create()
+    socket = await open_socket()
+    await socket.receive_json_from()  # heartbeat
+    with caplog.at_level(logging.WARNING, logger="shop_manager.live.consumer"):
+        await socket.send_json_to({"type": "fetch", "after": 0})
+        deadline = time.monotonic() + 5
+        while "Could not answer a dashboard fetch." not in caplog.text:
+            assert time.monotonic() < deadline, "the failed fetch was not logged"
+            await asyncio.sleep(0.01)
+
+    await socket.send_json_to({"type": "fetch", "after": 0})
+    while (reply := await socket.receive_json_from(timeout=5))["type"] != "batch":
+        pass  # A heartbeat in between.
+    assert [event["action"] for event in reply["events"]] == ["created"]
+    fanout, ticker = registered()
+    assert (len(fanout), len(ticker)) == (1, 1)
 
 
 async def test_a_raising_handler_leaves_other_sockets_working(

@@ -278,7 +278,15 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
             )
             return
         self.fetching = True
-        await self._fetch(after)
+        # In a task of its own: the consumer must ask for the next message at
+        # once. uvicorn stops reading a socket while a message it handed over
+        # is not taken, pongs included: a fetch answered here, on a database
+        # slow for 20 s (a backlog after an outage), got the socket closed
+        # with 1011 by uvicorn's keepalive. A fetch that comes meanwhile is
+        # answered after this one (``fetch_next``).
+        self.fetch_task = asyncio.get_running_loop().create_task(
+            self._fetch_logged(after)
+        )
 
     async def _fetch(self, after: int) -> None:
         """Answer a gap fill (``self.fetching`` already set)."""
