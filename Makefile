@@ -30,9 +30,10 @@ PORT ?= 8000
 DEMO_PRODUCTS ?= 45
 
 # tox envs run at once by `make test`; each also runs its cases in
-# pytest-xdist workers (tox.ini), and most of their time is spent waiting on
-# the servers they start, so four keep two cores busy.
-TOX_PARALLEL ?= 4
+# pytest-xdist workers (tox.ini), and much of their time is spent waiting on
+# the servers they start, so three keep two cores busy (four starved the
+# socket churn and relay cases of CPU).
+TOX_PARALLEL ?= 3
 
 # `make bench BENCH_ARGS="--scenario idle"`: see benchmarks/README.md.
 BENCH_ARGS ?=

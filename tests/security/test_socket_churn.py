@@ -24,6 +24,9 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.asyncio,
     pytest.mark.slow,
+    # 2,500 cycles over Redis took over ten minutes (the suite's default
+    # limit) on a clean-clone `make test` at load 16.
+    pytest.mark.timeout(1800),
 ]
 
 # Cycles (of two sockets each) before measuring: imports, caches, free lists

@@ -85,7 +85,9 @@ def test_a_receiver_down_gets_everything_after_it_comes_back(
     endpoint = WebhookEndpoint.objects.create(url=receiver.url)
     ids = changes(make_product, 3)
 
-    with fast_settings(WEBHOOK_BACKOFF_SECONDS=0.5, WEBHOOK_BACKOFF_MAX_SECONDS=0.5):
+    # A backoff no stall between the two calls outlasts on a loaded machine
+    # (0.5 s did), short enough for the wait below.
+    with fast_settings(WEBHOOK_BACKOFF_SECONDS=5, WEBHOOK_BACKOFF_MAX_SECONDS=5):
         relay_once()
         relay_once()  # not due yet: the backoff holds it
     failed = WebhookAttempt.objects.get(endpoint=endpoint)
