@@ -22,7 +22,7 @@ from django.template import engines
 from django.urls import path
 
 from example_project.urls import urlpatterns as example_urlpatterns
-from shop_manager.models import Product, ProductEvent
+from shop_manager.models import EDITABLE_FIELDS, Product, ProductEvent
 
 __all__ = ["urlpatterns"]
 
@@ -44,17 +44,7 @@ EVENTS = 50
 class BareProductForm(forms.ModelForm):  # type: ignore[type-arg]
     class Meta:
         model = Product
-        fields = (
-            "name",
-            "sku",
-            "description",
-            "price",
-            "cost_price",
-            "quantity",
-            "low_stock_threshold",
-            "expiry_date",
-            "supplier_number",
-        )
+        fields = EDITABLE_FIELDS
 
 
 def _staff(request: HttpRequest) -> None:

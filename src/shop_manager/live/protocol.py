@@ -121,6 +121,18 @@ def parse_client_frame(text: str | None) -> int | None:
     ``MAX_FRAME_LENGTH``, bad JSON, another type, an ``after`` that is not an
     integer id (``"1"``, ``1.5``, ``true``, negative, 2**63 or more).
     """
+    return _client_id(text, "fetch", "after")
+
+
+def parse_presence_frame(text: str | None) -> int | None:
+    """The product id of a ``{"type": "presence", "product": <id>}`` frame
+    (this socket's page is that product's edit form); None for anything else,
+    judged as :func:`parse_client_frame` judges a ``fetch``."""
+    return _client_id(text, "presence", "product")
+
+
+def _client_id(text: str | None, frame_type: str, key: str) -> int | None:
+    """The integer id under ``key`` of a client frame of ``frame_type``."""
     if text is None or len(text) > MAX_FRAME_LENGTH:
         return None
     try:
@@ -128,26 +140,10 @@ def parse_client_frame(text: str | None) -> int | None:
     except (ValueError, RecursionError):
         # ValueError also covers an integer past int()'s digit limit.
         return None
-    if not isinstance(frame, dict) or frame.get("type") != "fetch":
+    if not isinstance(frame, dict) or frame.get("type") != frame_type:
         return None
-    after = frame.get("after")
-    return event_id(after) if type(after) is int else None
-
-
-def parse_presence_frame(text: str | None) -> int | None:
-    """The product id of a ``{"type": "presence", "product": <id>}`` frame
-    (this socket's page is that product's edit form); None for anything else,
-    judged as :func:`parse_client_frame` judges a ``fetch``."""
-    if text is None or len(text) > MAX_FRAME_LENGTH:
-        return None
-    try:
-        frame = json.loads(text)
-    except (ValueError, RecursionError):
-        return None
-    if not isinstance(frame, dict) or frame.get("type") != "presence":
-        return None
-    product = frame.get("product")
-    return event_id(product) if type(product) is int else None
+    value = frame.get(key)
+    return event_id(value) if type(value) is int else None
 
 
 # Server frames ---------------------------------------------------------------
