@@ -3,6 +3,8 @@ per socket, recovery from a layer that drops."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from channels.layers import get_channel_layer
 
@@ -12,7 +14,7 @@ from tests.helpers.layers import FlakyReceiveLayer
 from tests.helpers.products import create, update
 from tests.helpers.sockets import connect
 from tests.helpers.users import login
-from tests.helpers.waiting import eventually_async
+from tests.helpers.waiting import HANG_BOUND, eventually_async
 
 pytestmark = pytest.mark.asyncio
 
@@ -90,6 +92,26 @@ async def test_reader_survives_a_layer_outage(settings, monkeypatch):
     assert recorder.frames == ["hello", "bye"]
     await hub.leave(recorder)
     assert hub.channel is None
+
+
+async def test_the_last_socket_out_stops_a_reader_that_lost_a_cancellation(settings):
+    # Found on py310/py311 over Redis: the reader went on receiving, and the
+    # leave() waiting for it held the fan-out's lock for good.
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "tests.helpers.layers.CancelSwallowingLayer"}
+    }
+    hub = fanout.LocalFanout()
+    recorder = Recorder()
+    await hub.join(recorder)
+    await asyncio.sleep(0)  # The reader is in receive().
+    reader = hub._reader
+    await asyncio.wait_for(hub.leave(recorder), HANG_BOUND)
+    assert reader is not None
+    assert reader.done()
+    assert hub.channel is None
+    # The fan-out still serves the next socket.
+    await asyncio.wait_for(hub.join(recorder), HANG_BOUND)
+    await hub.leave(recorder)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -47,6 +47,7 @@ from shop_manager.live.layer_buffers import forget_channel
 from shop_manager.live.loops import per_event_loop
 from shop_manager.live.presence import presence_for_running_loop
 from shop_manager.live.pubsub_shards import reconnect_shards, shards_down
+from shop_manager.live.tasks import cancel_and_wait
 
 __all__ = ["LocalFanout", "fanout_for_running_loop"]
 
@@ -136,8 +137,7 @@ class LocalFanout:
                 return
             # Nobody left here: stop listening rather than buffer for no one.
             reader, self._reader = self._reader, None
-            reader.cancel()
-            await asyncio.wait({reader})
+            await cancel_and_wait(reader)
             self._forget_latest()
             await self._drop_channel()
 

@@ -63,7 +63,9 @@ class Ticker:
             self._task = None
 
     async def _run(self) -> None:
-        while self.watchers:
+        # A cancel can be lost on Python < 3.12 (shop_manager.live.tasks): a
+        # ticker that was replaced stops on its own rather than tick twice.
+        while self.watchers and self._task is asyncio.current_task():
             await asyncio.sleep(get_config()["HEARTBEAT_SECONDS"])
             try:
                 await self.tick()
