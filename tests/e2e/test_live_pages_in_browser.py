@@ -119,6 +119,36 @@ def test_a_staff_list_follows_changes_made_elsewhere(start_servers, browser, col
     assert page.errors == []
 
 
+def test_a_list_asks_for_its_page_only_for_changes_that_concern_it(
+    start_servers, browser, colleague
+):
+    from playwright.sync_api import expect
+
+    (server,) = start_servers("a")
+    tea = make("Tea", quantity=4)
+    coffee = make("Coffee", quantity=8)
+    page = open_as(browser, server, "staff", "staff-pass", "/products/?q=Tea")
+    asked: list[str] = []
+    page.on(
+        "request",
+        lambda request: "live_ids=" in request.url and asked.append(request.url),
+    )
+    expect(page.locator("[data-live-status]")).to_have_attribute("data-state", "live")
+
+    bea = HttpSession(server.url)
+    bea.log_in("bea", "bea-pass")
+    # Coffee is not on this page: its change is not worth a request...
+    bea.request(coffee.get_absolute_url(), product_form(coffee, quantity=1))
+    # ...Tea's is; its frame comes after Coffee's, so by the time Tea's row
+    # shows the change, a request for Coffee would have been made.
+    bea.request(tea.get_absolute_url(), product_form(tea, quantity=9))
+    row = page.locator(f'tr[data-product-id="{tea.pk}"]')
+    expect(row.locator(".sm-col-quantity")).to_contain_text("9")
+    assert len(asked) == 1, asked
+    assert f"live_ids={tea.pk}" in asked[0]
+    assert page.errors == []
+
+
 def test_a_reader_who_may_not_watch_opens_no_socket(
     start_servers, browser, django_user_model
 ):

@@ -89,7 +89,14 @@ function startList(root, text) {
   const notice = root.querySelector("[data-live-notice]");
   const fresh = new Map();  // New products that match, by id: their event's product.
 
-  follow(root, text, settled(refresh));
+  const onChange = settled(refresh);
+  follow(root, text, (event) => {
+    // Only a product shown here, or a new one that may match, needs the page
+    // again; for any other change the answer would be thrown away (and with a
+    // thousand lists open, every change would cost a thousand page requests).
+    const pk = event.product.id;
+    if (event.action === "created" || fresh.has(pk) || rowOf(pk)) onChange(event);
+  });
   notice.querySelector("[data-live-show]").addEventListener("click", showAll);
 
   async function refresh(events) {
@@ -100,7 +107,7 @@ function startList(root, text) {
     const rows = new Map([...doc.querySelectorAll("tr[data-product-id]")].map((row) => [Number(row.dataset.productId), row]));
     const pages = JSON.parse(doc.getElementById("sm-live-pages")?.textContent || "{}");
     for (const [pk, event] of events) {
-      const row = root.querySelector(`tr[data-product-id="${pk}"]`);
+      const row = rowOf(pk);
       if (event.action === "deleted") {
         fresh.delete(pk);
         if (row) markDeleted(row, event);
@@ -112,6 +119,10 @@ function startList(root, text) {
     }
     showNotice();
     return true;
+  }
+
+  function rowOf(pk) {
+    return root.querySelector(`tr[data-product-id="${pk}"]`);
   }
 
   function updateRow(row, freshRow, page, event, freshRows) {
@@ -200,7 +211,7 @@ function startList(root, text) {
       if (replacement) part.replaceWith(document.importNode(replacement, true));
     }
     for (const pk of added) {
-      const row = root.querySelector(`tr[data-product-id="${pk}"]`);
+      const row = rowOf(pk);
       if (row) {
         row.classList.add("sm-row-new");
         flash(row);
