@@ -127,12 +127,15 @@ def test_a_frame_lost_in_transit_is_filled_in_shown_and_counted_once(
     (server,) = start_servers("a")
     lost: list[int] = []
     asked: list[dict] = []
+    # Once live, heartbeats are lost too: else one could start the gap fill
+    # before "Found" arrives, and "Found" would come only in the fill.
+    live: list[bool] = []
 
     def arrives(frame: dict) -> bool:
         if frame.get("type") == "event" and frame["product"]["name"] == "Lost":
             lost.append(frame["id"])
             return False
-        return True
+        return not (live and frame.get("type") == "heartbeat")
 
     def lose_one_event(page_side: WebSocketRoute) -> None:
         server_side = page_side.connect_to_server()
@@ -154,8 +157,15 @@ def test_a_frame_lost_in_transit_is_filled_in_shown_and_counted_once(
 
     dashboard.page.route_web_socket(re.compile(r"/ws/products/"), lose_one_event)
     dashboard.log_in(server, "staff", "staff-pass")
+    live.append(True)
     products = dashboard.page.locator('[data-tile="products"] [data-tile-value]')
     before = int(products.inner_text())
+    held = int(
+        dashboard.page.locator("[data-shop-manager-dashboard]").get_attribute(
+            "data-last-id"
+        )
+        or 0
+    )
 
     def create_two() -> list[int]:
         for name in ("Lost", "Found"):
@@ -168,7 +178,9 @@ def test_a_frame_lost_in_transit_is_filled_in_shown_and_counted_once(
     expect(dashboard.row(found_id)).to_contain_text("Product “Found” was created")
     expect(dashboard.row(lost_id)).to_contain_text("Product “Lost” was created")
     assert lost == [lost_id]
-    assert {"type": "fetch", "after": lost_id - 1} in asked
+    # Ids are not dense here (earlier tests' rows are gone): asked from what
+    # the page held.
+    assert {"type": "fetch", "after": held} in asked
     rows = dashboard.feed.locator("> li")
     ids = rows.evaluate_all("(items) => items.map((item) => Number(item.dataset.id))")
     assert ids == sorted(ids, reverse=True)
