@@ -20,6 +20,7 @@ import shop_manager
         "templates/shop_manager/registration/login.html",
         "static/shop_manager/css/shop_manager.css",
         "static/shop_manager/js/dashboard.js",
+        "static/shop_manager/js/live-socket.js",
         "migrations/0001_initial.py",
         "migrations/0002_product_event.py",
     ],

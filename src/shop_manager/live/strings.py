@@ -23,8 +23,8 @@ from shop_manager.models import ProductEvent
 
 __all__ = ["RECONNECT_MAX_SECONDS", "dashboard_strings"]
 
-# dashboard.js waits at most this long between reconnect attempts
-# (MAX_BACKOFF_MS); its countdown shows every whole second up to it.
+# live-socket.js waits at most this long between reconnect attempts
+# (MAX_BACKOFF_MS); the dashboard's countdown shows every whole second up to it.
 RECONNECT_MAX_SECONDS = 30
 
 

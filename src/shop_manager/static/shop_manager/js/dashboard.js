@@ -1,8 +1,9 @@
 // Live product dashboard: renders the page's initial events, then follows the
-// websocket. Every event has a global id; the client keeps `synced`, the id up
-// to which it holds everything, and asks the server for whatever lies beyond it
-// when a live event skips ahead or a heartbeat reports a newer id. So nothing
-// lost in transit (a reconnect, a Redis blip, a full channel) stays lost.
+// websocket through live-socket.js, the connection every live page shares: it
+// hands on each event after the page's last id exactly once, in id order,
+// whether it came live, in a replay after a reconnect or in a gap fill, so
+// nothing lost in transit (a reconnect, a Redis blip, a full channel) stays
+// lost and nothing is shown or counted twice.
 // Text is only ever written with textContent, and every word comes translated
 // from the page (the sm-dashboard-strings json_script): an event is worded here
 // from its codes (action, field names) in the page's language, whatever
@@ -11,14 +12,11 @@
 // stock alerts it carries (decided on the server when it was logged), so the
 // page stays what a reload would show.
 
+import { element, FETCH_TIMEOUT_MS, fill, followChanges } from "./live-socket.js";
+
 const MAX_ROWS = 500;
 // Announcements kept in the live region (older ones have been read).
 const MAX_ANNOUNCEMENTS = 5;
-// The countdown's words come from the server for every whole second up to
-// shop_manager.live.strings.RECONNECT_MAX_SECONDS, which this matches.
-const MAX_BACKOFF_MS = 30000;
-const CLOSE_FORBIDDEN = 4403;
-const FETCH_TIMEOUT_MS = 10000;
 // How often the relative times ("2 min ago") and the day's count are renewed.
 const TICK_MS = 15000;
 const DAY_MS = 86400000;
@@ -61,16 +59,7 @@ function startDashboard(root) {
   const numbers = new Intl.NumberFormat(locale);
   const relative = new Intl.RelativeTimeFormat(locale, { numeric: "auto", style: "short" });
 
-  const seen = new Set();
-  let synced = Number(root.dataset.lastId) || 0;
-  // Events up to this id are in the page's tiles and alerts already; later
-  // ones are applied once each (``applied`` holds those past ``synced``).
-  let appliedUpTo = synced;
-  const applied = new Set();
-  let socket = null;
-  let attempt = 0;
-  let fetching = false;
-  let fetchTimer = null;
+  let countdownTimer = null;
   // Live rows push the oldest out past this; loading older rows raises it,
   // since the user asked for them.
   let capacity = MAX_ROWS;
@@ -93,88 +82,51 @@ function startDashboard(root) {
   if (filterBox) filterBox.hidden = false;
   if (olderButton) olderButton.addEventListener("click", loadOlder);
   showOlderButton();
-  connect();
+  // The page's tiles and alerts already count every event up to data-last-id;
+  // the socket hands on only the later ones, each once.
+  followChanges({
+    path: root.dataset.socketPath,
+    after: root.dataset.lastId,
+    onEvent: receive,
+    onStatus: followStatus,
+    onFrame(frame) {
+      if (frame.type === "alert_dismissed") takeDown(frame.product, frame.condition);
+    },
+  });
 
-  function connect() {
-    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    const url = `${scheme}//${location.host}${root.dataset.socketPath}?after=${synced}`;
+  // live: it came as it happened, so it is read out; a replay after a
+  // reconnect is not, or a reconnect would read a hundred.
+  function receive(event, live) {
+    const row = add(event);
+    filterRow(row);
+    showEmpty();
+    applyEvent(event);
+    if (live) announce(row);
+  }
+
+  function followStatus(state, { reconnectAt = null } = {}) {
+    clearTimeout(countdownTimer);
+    if (reconnectAt !== null) {
+      countDownTo(reconnectAt);
+      return;
+    }
+    showCountdown(null);
     // After a loss the words stay "offline" through every attempt: the live
     // region speaks once per real change of state, not once per try.
-    setStatus("connecting", attempt ? text.status.offline : text.status.connecting);
-    showCountdown(null);
-    socket = new WebSocket(url);
-    let admitted = false;
-    socket.addEventListener("message", (message) => {
-      // Live from the first frame, not from "open": a socket over the user's
-      // limit is opened and closed (4429) before any frame, and must keep
-      // backing off rather than retry at once.
-      if (!admitted) {
-        admitted = true;
-        attempt = 0;
-        setStatus("live", text.status.live);
-      }
-      receive(JSON.parse(message.data));
-    });
-    socket.addEventListener("close", (closed) => {
-      fetching = false;
-      if (closed.code === CLOSE_FORBIDDEN) {
-        setStatus("closed", text.status.closed);
-        return;
-      }
-      // Exponential backoff with full jitter, so a restarted server is not
-      // hit by every dashboard at the same instant.
-      const delay = Math.random() * Math.min(MAX_BACKOFF_MS, 500 * 2 ** attempt);
-      attempt += 1;
-      countDownTo(Date.now() + delay);
-    });
+    if (state === "offline") setStatus("connecting", text.status.offline);
+    else setStatus(state, text.status[state]);
   }
 
   function countDownTo(reconnectAt) {
     const left = reconnectAt - Date.now();
-    if (left <= 0) {
-      connect();
-      return;
-    }
+    if (left <= 0) return;  // The attempt is due: its own status follows.
     setStatus("reconnecting", text.status.offline);
     showCountdown(Math.ceil(left / 1000));
-    setTimeout(() => countDownTo(reconnectAt), Math.min(left, 1000));
+    countdownTimer = setTimeout(() => countDownTo(reconnectAt), Math.min(left, 1000));
   }
 
-  function receive(frame) {
-    if (frame.type === "frames") {
-      // Several frames the server sent as one message: each means what it
-      // would mean alone, in order.
-      frame.frames.forEach(receive);
-    } else if (frame.type === "event") {
-      const row = add(frame);
-      applyEvent(frame);
-      applyFilters();
-      if (row) announce(row);
-      if (frame.id === synced + 1) {
-        synced = frame.id;
-        forgetApplied();
-      } else if (frame.id > synced) {
-        requestMissing();
-      }
-    } else if (frame.type === "batch") {
-      frame.events.forEach(add);
-      frame.events.forEach(applyEvent);
-      applyFilters();
-      synced = Math.max(synced, frame.until);
-      forgetApplied();
-      fetching = false;
-      if (frame.more) requestMissing();
-    } else if (frame.type === "heartbeat") {
-      if (frame.last_id > synced) requestMissing();
-    } else if (frame.type === "alert_dismissed") {
-      takeDown(frame.product, frame.condition);
-    }
-  }
-
-  // A new event's effect on the tiles and the alerts, once per event.
+  // A new event's effect on the tiles and the alerts.
   function applyEvent(event) {
-    if (event.id <= appliedUpTo || applied.has(event.id)) return;
-    applied.add(event.id);
     countToday(event);
     if (event.action === "created") bumpTile("products", 1);
     if (event.action === "deleted") bumpTile("products", -1);
@@ -199,12 +151,6 @@ function startDashboard(root) {
       const detail = low.querySelector(".sm-alert-detail");
       if (detail) detail.textContent = fill(text.alerts.low_stock, { quantity: quantity.new });
     }
-  }
-
-  // Every id up to synced has been through applyEvent: remember only later ones.
-  function forgetApplied() {
-    appliedUpTo = Math.max(appliedUpTo, synced);
-    for (const id of applied) if (id <= appliedUpTo) applied.delete(id);
   }
 
   function bumpTile(name, delta) {
@@ -375,26 +321,15 @@ function startDashboard(root) {
     actorFilter.insertBefore(option, after || null);
   }
 
-  function requestMissing() {
-    if (fetching || !socket || socket.readyState !== WebSocket.OPEN) return;
-    fetching = true;
-    socket.send(JSON.stringify({ type: "fetch", after: synced }));
-    // If the reply is lost, let the next heartbeat or gap ask again.
-    clearTimeout(fetchTimer);
-    fetchTimer = setTimeout(() => { fetching = false; }, FETCH_TIMEOUT_MS);
-  }
-
-  // The row it rendered, or nothing when the event is already shown.
+  // The row it rendered. Each event comes once (the page's, the socket's
+  // after them, older pages before the oldest shown), so none is shown twice.
   function add(event) {
-    if (seen.has(event.id)) return null;
-    seen.add(event.id);
     const row = render(event);
     // Newest first: insert before the first row with a smaller id.
     const next = [...feed.children].find((item) => Number(item.dataset.id) < event.id);
     feed.insertBefore(row, next || null);
     while (feed.children.length > capacity) {
-      // Forgotten, so "Load older changes" can bring it back.
-      seen.delete(Number(feed.lastElementChild.dataset.id));
+      // "Load older changes" can bring it back.
       feed.lastElementChild.remove();
       hasOlder = true;
       showOlderButton();
@@ -403,7 +338,7 @@ function startDashboard(root) {
   }
 
   // A change that just happened, read out once (unless filtered away);
-  // replays and older pages are not, or a reconnect would read a hundred.
+  // older pages are not.
   function announce(row) {
     if (!announcer || row.hidden || !row.isConnected) return;
     const message = row.querySelector(".sm-feed-message");
@@ -529,17 +464,21 @@ function startDashboard(root) {
   }
 
   function applyFilters() {
-    const shown = new Set(filters.filter((box) => box.checked).map((box) => box.value));
+    for (const item of feed.children) filterRow(item);
+    showEmpty();
+  }
+
+  function filterRow(item) {
+    const shown = filters.some((box) => box.checked && box.value === item.dataset.action);
     const product = productFilter ? productFilter.value.trim().toLocaleLowerCase(locale) : "";
     const actor = actorFilter ? actorFilter.value : "";
-    let visible = 0;
-    for (const item of feed.children) {
-      item.hidden = !shown.has(item.dataset.action)
-        || (product !== "" && !(item.dataset.product || "").includes(product))
-        || (actor !== "" && item.dataset.actor !== actor);
-      if (!item.hidden) visible += 1;
-    }
-    empty.hidden = visible > 0;
+    item.hidden = !shown
+      || (product !== "" && !(item.dataset.product || "").includes(product))
+      || (actor !== "" && item.dataset.actor !== actor);
+  }
+
+  function showEmpty() {
+    empty.hidden = [...feed.children].some((item) => !item.hidden);
     empty.textContent = feed.children.length ? empty.dataset.filtered : empty.dataset.none;
   }
 
@@ -565,18 +504,6 @@ function supportedLocale(tag) {
   } catch {
     return undefined;  // Not a well-formed language tag.
   }
-}
-
-// "%(name)s" placeholders, as in the gettext strings they come from.
-function fill(template, values) {
-  return template.replace(/%\((\w+)\)s/g, (whole, key) => (key in values ? String(values[key]) : whole));
-}
-
-function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
 }
 
 // Up to two initials for an avatar: "Bea Brunner" → "BB", "staff" → "S".

@@ -1,21 +1,30 @@
-// The dashboard's socket, for any page that follows product changes: the same
-// path, frames and guarantees as dashboard.js (docs/protocol.md). The page
-// hands in the id it is current up to; every event after it reaches
-// `onEvent` exactly once and in id order, whether it came live, in the replay
-// that opens the socket, or in a gap fill asked for when an id or a heartbeat
-// shows a gap. A lost connection is retried with backoff and replays from the
-// last id held, so nothing lost in transit stays lost.
+// The one connection every live page uses: the dashboard (dashboard.js) and
+// the product list, a product's page and its edit form (live-pages.js), with
+// the frames and guarantees of docs/protocol.md. The page hands in the id it
+// is current up to; every event after it reaches `onEvent` exactly once and in
+// id order, whether it came live, in the replay that opens the socket, or in a
+// gap fill asked for when an id or a heartbeat shows a gap. A lost connection
+// is retried with backoff and replays from the last id held, so nothing lost
+// in transit stays lost.
 
+// The dashboard's countdown has words for every whole second up to
+// shop_manager.live.strings.RECONNECT_MAX_SECONDS, which this matches.
 const MAX_BACKOFF_MS = 30000;
 const CLOSE_FORBIDDEN = 4403;
-const FETCH_TIMEOUT_MS = 10000;
+export const FETCH_TIMEOUT_MS = 10000;
+// Early ids remembered while a gap stays unfilled; later ones are shown, but
+// not as live (a page would not read out hundreds at once anyway).
+const MAX_EARLY = 100;
 
 // options: path (the socket path), after (the id the page holds everything
-// up to), onEvent(event, live) (live: false for a replay or gap fill),
-// onStatus(state) ("connecting" | "live" | "offline" | "closed"); hello, a
-// frame sent on every connection once admitted (a reconnect is a new socket
-// to the server); onFrame(frame) for the frames that are not about events
-// (presence).
+// up to), onEvent(event, live) (live: it came as an `event` frame, not only in
+// a replay or gap fill, so a page may read it out); onStatus(state, {reconnectAt})
+// with state "connecting" (the first socket), "live" (admitted), "offline"
+// (lost: reconnectAt is when the next attempt starts while waiting for it,
+// null while an attempt is under way) or "closed" (may no longer watch: no
+// more attempts); hello, a frame sent on every connection once admitted (a
+// reconnect is a new socket to the server); onFrame(frame) for the frames
+// that are not about events (presence, alert_dismissed).
 export function followChanges({ path, after, onEvent, onStatus = () => {}, hello = null, onFrame = () => {} }) {
   let synced = Number(after) || 0;
   let socket = null;
@@ -23,6 +32,9 @@ export function followChanges({ path, after, onEvent, onStatus = () => {}, hello
   let fetching = false;
   let fetchTimer = null;
   let stopped = false;
+  // Ids that came as `event` frames ahead of a gap: they wait for the gap fill,
+  // and are still live when it hands them on in their turn.
+  const early = new Set();
 
   connect();
   return {
@@ -35,16 +47,17 @@ export function followChanges({ path, after, onEvent, onStatus = () => {}, hello
   function connect() {
     if (stopped) return;
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    onStatus(attempt ? "offline" : "connecting");
+    status(attempt ? "offline" : "connecting");
     socket = new WebSocket(`${scheme}//${location.host}${path}?after=${synced}`);
     let admitted = false;
     socket.addEventListener("message", (message) => {
       // Live from the first frame, not from "open": a socket over the user's
-      // limit is opened and closed (4429) before any frame.
+      // limit is opened and closed (4429) before any frame, and must keep
+      // backing off rather than retry at once.
       if (!admitted) {
         admitted = true;
         attempt = 0;
-        onStatus("live");
+        status("live");
         if (hello) socket.send(JSON.stringify(hello));
       }
       receive(JSON.parse(message.data));
@@ -53,19 +66,26 @@ export function followChanges({ path, after, onEvent, onStatus = () => {}, hello
       fetching = false;
       if (stopped) return;
       if (closed.code === CLOSE_FORBIDDEN) {
-        onStatus("closed");
+        status("closed");
         return;
       }
-      onStatus("offline");
-      // Exponential backoff with full jitter, as dashboard.js.
+      // Exponential backoff with full jitter, so a restarted server is not
+      // hit by every open page at the same instant.
       const delay = Math.random() * Math.min(MAX_BACKOFF_MS, 500 * 2 ** attempt);
       attempt += 1;
+      status("offline", Date.now() + delay);
       setTimeout(connect, delay);
     });
   }
 
+  function status(state, reconnectAt = null) {
+    onStatus(state, { reconnectAt });
+  }
+
   function receive(frame) {
     if (frame.type === "frames") {
+      // Several frames the server sent as one message: each means what it
+      // would mean alone, in order.
       frame.frames.forEach(receive);
     } else if (frame.type === "event") {
       if (frame.id === synced + 1) {
@@ -73,16 +93,18 @@ export function followChanges({ path, after, onEvent, onStatus = () => {}, hello
         onEvent(frame, true);
       } else if (frame.id > synced) {
         // Something before it is missing: fetched, and this one with it, in order.
+        if (early.size < MAX_EARLY) early.add(frame.id);
         requestMissing();
       }
     } else if (frame.type === "batch") {
       for (const event of frame.events) {
         if (event.id > synced) {
           synced = event.id;
-          onEvent(event, false);
+          onEvent(event, early.has(event.id));
         }
       }
       synced = Math.max(synced, frame.until);
+      for (const id of early) if (id <= synced) early.delete(id);
       fetching = false;
       if (frame.more) requestMissing();
     } else if (frame.type === "heartbeat") {
@@ -96,6 +118,7 @@ export function followChanges({ path, after, onEvent, onStatus = () => {}, hello
     if (fetching || !socket || socket.readyState !== WebSocket.OPEN) return;
     fetching = true;
     socket.send(JSON.stringify({ type: "fetch", after: synced }));
+    // If the reply is lost, let the next heartbeat or gap ask again.
     clearTimeout(fetchTimer);
     fetchTimer = setTimeout(() => { fetching = false; }, FETCH_TIMEOUT_MS);
   }
