@@ -28,14 +28,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from clients import (
-    EditLog,
     FormEditor,
     Publisher,
     SocketPlan,
@@ -44,6 +43,7 @@ from clients import (
     back_to_back,
     run_sockets,
 )
+from figures import Result, add_edits, fmt, metrics, tally
 from pages import run_pages
 from services import (
     ROOT,
@@ -94,31 +94,6 @@ class Load:
     rate: float  # changes/s; 0 = back to back
     seconds: float
     idle: bool = False
-
-
-@dataclass
-class Result:
-    sockets: int
-    opened: int = 0
-    connect_seconds: float = 0.0
-    failures: list[str] = field(default_factory=list)
-    changes: int = 0
-    change_seconds: float = 0.0
-    offered_rate: float = 0.0
-    edit: EditLog = field(default_factory=EditLog)
-    expected: int = 0
-    delivered: int = 0
-    latencies: list[float] = field(default_factory=list)
-    cpu_seconds: float = 0.0
-    cpu_per_process: list[float] = field(default_factory=list)
-    window_seconds: float = 0.0
-    rss_mb: float = 0.0
-    alive: int = 0
-    sample_frame: str = ""
-
-    @property
-    def lost(self) -> int:
-        return self.expected - self.delivered
 
 
 class Target:
@@ -422,69 +397,10 @@ async def run_load(
         cpu_after[pid] - cpu_before.get(pid, 0.0) for pid in cpu_after
     ]
     result.cpu_seconds = sum(result.cpu_per_process)
-    for editor in editors:
-        result.edit.made += editor.log.made
-        result.edit.failed += editor.log.failed
-        result.edit.skipped += editor.log.skipped
-        result.edit.latencies += editor.log.latencies
-        result.edit.errors += editor.log.errors
-    result.changes = result.edit.made
-    expected = target.expected_ids(editors)
-    for report in reports:
-        result.opened += report.opened
-        result.alive += report.alive_at_end
-        result.failures += report.failures
-        result.sample_frame = result.sample_frame or report.sample_frame
-        for socket in report.received:
-            seen = {}
-            for event_id, latency in socket:
-                if event_id in expected and event_id not in seen:
-                    seen[event_id] = latency
-            result.delivered += len(seen)
-            result.latencies += seen.values()
-    result.expected = len(expected) * result.opened
-    starts = [r.started for r in reports]
-    opens = [r.last_open for r in reports if r.opened]
-    result.connect_seconds = max(opens) - min(starts) if opens else float("nan")
+    add_edits(result, editors)
+    tally(result, reports, target.expected_ids(editors))
     await target.close()
     return result
-
-
-def pct(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
-
-
-def metrics(result: Result, load: Load) -> dict[str, float]:
-    delivered_per_s = result.delivered / max(result.change_seconds, 1e-9)
-    figures = {
-        "sockets open": result.opened,
-        "connect time (s)": result.connect_seconds,
-        "alive at the end": result.alive,
-        "changes made": result.changes,
-        "changes/s made": result.changes / max(result.change_seconds, 1e-9),
-        "failed or skipped changes": result.edit.failed + result.edit.skipped,
-        "lost deliveries": result.lost,
-        "delivery p50 (ms)": 1000 * pct(result.latencies, 0.50),
-        "delivery p99 (ms)": 1000 * pct(result.latencies, 0.99),
-        "delivery max (ms)": 1000 * max(result.latencies, default=float("nan")),
-        "deliveries/s": delivered_per_s,
-        "change p50 (ms)": 1000 * pct(result.edit.latencies, 0.50),
-        "change p99 (ms)": 1000 * pct(result.edit.latencies, 0.99),
-        "server CPU (% of a core)": 100 * result.cpu_seconds / result.window_seconds,
-        "server CPU per delivery (µs)": 1e6
-        * result.cpu_seconds
-        / max(result.delivered, 1),
-        "peak RSS (MB)": result.rss_mb,
-    }
-    if len(result.cpu_per_process) > 1:
-        busiest = max(result.cpu_per_process)
-        figures["busiest process CPU per delivery (µs)"] = (
-            1e6 * busiest / max(result.delivered, 1)
-        )
-    return figures
 
 
 def print_table(load: Load, django: Result | None, ceiling: Result | None) -> None:
@@ -496,14 +412,14 @@ def print_table(load: Load, django: Result | None, ceiling: Result | None) -> No
     else:
         print(f"changes back to back for {load.seconds:.0f} s")
     print("   (change = form GET+POST for Django, PUBLISH for the ceiling)")
-    rows_d = metrics(django, load) if django else {}
-    rows_c = metrics(ceiling, load) if ceiling else {}
+    rows_d = metrics(django) if django else {}
+    rows_c = metrics(ceiling) if ceiling else {}
     names = list(rows_d or rows_c)
     print(f"{'metric':40} {'django':>12} {'ceiling':>12} {'ratio':>8}")
     for name in names:
         d, c = rows_d.get(name), rows_c.get(name)
         ratio = f"{d / c:8.2f}" if d is not None and c else ""
-        print(f"{name:40} {_fmt(d):>12} {_fmt(c):>12} {ratio:>8}")
+        print(f"{name:40} {fmt(d):>12} {fmt(c):>12} {ratio:>8}")
     for label, result in (("django", django), ("ceiling", ceiling)):
         if result and result.failures:
             print(
@@ -514,14 +430,6 @@ def print_table(load: Load, django: Result | None, ceiling: Result | None) -> No
                 f"{label}: {len(result.edit.errors)} changes failed, e.g. {result.edit.errors[0]}"
             )
     sys.stdout.flush()
-
-
-def _fmt(value: float | None) -> str:
-    if value is None:
-        return "-"
-    if value != value:  # NaN
-        return "n/a"
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
 
 
 def loads(args: Any) -> list[Load]:
