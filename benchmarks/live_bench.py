@@ -6,6 +6,7 @@
     python benchmarks/live_bench.py --workers 2          # uvicorn --workers 2
     python benchmarks/live_bench.py --scenario pages     # pages vs a bare view, in process
     python benchmarks/live_bench.py --scenario pages --served   # served, vs the admin
+    python benchmarks/live_bench.py --scenario live-pages   # list pages and edit forms
 
 Starts its own PostgreSQL database (uniquely named, dropped at the end), its
 own redis-server on a free port, the example project under uvicorn (or
@@ -44,6 +45,7 @@ from clients import (
     run_sockets,
 )
 from figures import Result, add_edits, fmt, metrics, tally
+from live_pages import run_live_pages
 from pages import run_pages
 from services import (
     ROOT,
@@ -124,6 +126,7 @@ class DjangoTarget(Target):
         self.name = "django"
         self.args = args
         self.db = db
+        self.password = PASSWORD
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         static = workdir / "static"
@@ -153,7 +156,7 @@ class DjangoTarget(Target):
         self.last_id = 0
         self._clients: list[Any] = []
 
-    def _manage(self, *command: str) -> str:
+    def manage(self, *command: str) -> str:
         done = subprocess.run(
             [sys.executable, "manage.py", *command],
             cwd=ROOT / "example_project",
@@ -165,8 +168,8 @@ class DjangoTarget(Target):
         return done.stdout
 
     def _set_up_data(self) -> list[str]:
-        self._manage("migrate", "--noinput", "-v", "0")
-        self._manage("collectstatic", "--noinput", "-v", "0")
+        self.manage("migrate", "--noinput", "-v", "0")
+        self.manage("collectstatic", "--noinput", "-v", "0")
         # Products in bulk (benchmarks/bench_data.py); one superuser for the
         # admin pages the pages scenario compares with.
         script = (
@@ -181,7 +184,7 @@ class DjangoTarget(Target):
             f"slugs = load_products({self.args.products}, history={self.args.history})\n"
             "print(json.dumps(slugs))\n"
         )
-        return list(json.loads(self._manage("shell", "-c", script).splitlines()[-1]))
+        return list(json.loads(self.manage("shell", "-c", script).splitlines()[-1]))
 
     def _command(self) -> list[str]:
         app = "example_project.asgi:application"
@@ -241,11 +244,13 @@ class DjangoTarget(Target):
         return f"ws://127.0.0.1:{self.port}/ws/products/"
 
     async def editors(self, count: int) -> list[Any]:
-        share = max(1, len(self.slugs) // count)
+        # The first --changed-products products (all of them by default).
+        slugs = self.slugs[: self.args.changed_products or None]
+        share = max(1, len(slugs) // count)
         return [
             FormEditor(
                 await self.log_in(f"bench-staff-{self.staff + n}"),
-                self.slugs[n * share : (n + 1) * share],
+                slugs[n * share : (n + 1) * share],
             )
             for n in range(count)
         ]
@@ -437,6 +442,10 @@ def loads(args: Any) -> list[Load]:
         return [Load("idle", args.sockets or 5000, 0, args.seconds or 60, idle=True)]
     if args.scenario == "burst":
         return [Load("back to back", args.sockets or 1000, 0, args.seconds or 20)]
+    if args.scenario == "live-pages":
+        # The reference: dashboards alone, before the live pages (live_pages.py).
+        name = f"{args.sockets or 1000:,} dashboards"
+        return [Load(name, args.sockets or 1000, args.rate, args.seconds or 20)]
     if args.sockets:
         return [Load("custom", args.sockets, args.rate, args.seconds or 20)]
     seconds = args.seconds or 20
@@ -449,6 +458,9 @@ def loads(args: Any) -> list[Load]:
 async def bench(args: Any, workdir: Path) -> None:
     runs = loads(args)
     args.sockets_max = max(load.sockets for load in runs)
+    if args.scenario == "live-pages":
+        # The list pages stay open while forms and plain sockets come and go.
+        args.sockets_max += args.list_pages + max(args.forms, args.scale_forms)
     redis = Redis(workdir)
     db: Database | None = None
     try:
@@ -460,6 +472,20 @@ async def bench(args: Any, workdir: Path) -> None:
             try:
                 await run_pages(django, args, ADMIN)
                 await django.close()
+            finally:
+                django.child.stop()
+            return
+        if args.scenario == "live-pages":
+            # One server process for both phases; no ceiling (the reference
+            # is the dashboards-only phase of the same run).
+            db = Database()
+            django = DjangoTarget(args, workdir, redis, db)
+            try:
+                load = runs[0]
+                args.seconds = load.seconds
+                reference = await run_load(django, load, args)
+                print_table(load, reference, None)
+                await run_live_pages(django, redis, args, reference, load.name)
             finally:
                 django.child.stop()
             return
@@ -502,7 +528,9 @@ def main() -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "--scenario", choices=["rate", "idle", "burst", "pages"], default="rate"
+        "--scenario",
+        choices=["rate", "idle", "burst", "pages", "live-pages"],
+        default="rate",
     )
     parser.add_argument("--sockets", type=int, default=0, help="one load of this many")
     parser.add_argument("--rate", type=float, default=20.0, help="changes per second")
@@ -555,6 +583,33 @@ def main() -> None:
         "--conn-max-age", type=int, help="example project's DB_CONN_MAX_AGE"
     )
     parser.add_argument(
+        "--changed-products",
+        type=int,
+        default=0,
+        help="changes go to the first N products (0: all; live-pages: 40)",
+    )
+    live = parser.add_argument_group("live-pages")
+    live.add_argument("--list-pages", type=int, default=1000, help="open list pages")
+    live.add_argument("--forms", type=int, default=200, help="open edit forms")
+    live.add_argument(
+        "--refetch",
+        type=float,
+        default=1.0,
+        help="share of list pages that ask for their page again after events",
+    )
+    live.add_argument(
+        "--form-users", type=int, default=20, help="staff users the forms belong to"
+    )
+    live.add_argument(
+        "--idle-seconds", type=float, default=30, help="each idle window (presence)"
+    )
+    live.add_argument(
+        "--scale-forms",
+        type=int,
+        default=1000,
+        help="forms in the idle scale check (0: none)",
+    )
+    parser.add_argument(
         "--no-db-pool",
         dest="db_pool",
         action="store_false",
@@ -568,6 +623,11 @@ def main() -> None:
 
         run_in_process(requests=args.requests, rounds=args.rounds)
         return
+    if args.scenario == "live-pages":
+        # More products than a list page shows, fewer changed than forms are
+        # spread over: most changes miss the page, some hit a form's product.
+        args.products = args.products or 100
+        args.changed_products = args.changed_products or 40
     if args.products is None:
         args.products = 10_000 if pages else 40
     if args.history is None:
