@@ -100,14 +100,28 @@ class Presence:
 
 
 @dataclass
+class Repairs:
+    duplicates: int = 0
+    ahead: int = 0
+    gap_fetches: int = 0
+    filled: int = 0
+
+    def add(self, report: PageReport) -> None:
+        self.duplicates += report.duplicates
+        self.ahead += report.ahead
+        self.gap_fetches += report.gap_fetches
+        self.filled += report.filled
+
+
+@dataclass
 class LivePages:
     """Everything phase 2 to 4 measured."""
 
     result: Result
     list_latencies: list[float] = field(default_factory=list)
     form_latencies: list[float] = field(default_factory=list)
-    duplicates: int = 0
-    gap_fetches: int = 0
+    # Per kind of page: what following the socket took (page_clients.Follower).
+    repairs: dict[str, Repairs] = field(default_factory=dict)
     refetching: int = 0
     refetches: Refetches = field(default_factory=Refetches)
     tail_seconds: float = 0.0  # From the drain's end until the server was quiet.
@@ -416,10 +430,11 @@ async def run_live_pages(
     list_reports = await close_group(lists)
     run.list_latencies = tally(run.result, list_reports, expected)
     run.form_latencies = tally(run.result, forms.reports, expected)
-    for report in list_reports + forms.reports:
-        run.duplicates += report.duplicates
-        run.gap_fetches += report.gap_fetches
-        run.refetches.add(report.refetches)
+    for kind, reports in (("list pages", list_reports), ("forms", forms.reports)):
+        run.repairs[kind] = Repairs()
+        for report in reports:
+            run.repairs[kind].add(report)
+            run.refetches.add(report.refetches)
 
     # 4. The re-fetch alone, for as many ids as a re-fetch asked about, and
     # the same page without them (a reload).
@@ -486,12 +501,21 @@ def print_live_pages(
         d, c = ours.get(name), theirs.get(name)
         ratio = f"{d / c:8.2f}" if d is not None and c else ""
         print(f"{name:44} {fmt(c):>12} {fmt(d):>12} {ratio:>8}")
-    p99s = (1000 * pct(run.list_latencies, 0.99), 1000 * pct(run.form_latencies, 0.99))
-    print(
-        f"{'delivery p99, list pages / forms (ms)':44} {'':>12} {fmt(p99s[0])} / {fmt(p99s[1])}"
-    )
-    print(f"{'event frames dropped as already held':44} {'':>12} {run.duplicates:>12,}")
-    print(f"{'gap fills asked':44} {'':>12} {run.gap_fetches:>12,}")
+    lists, forms = run.repairs["list pages"], run.repairs["forms"]
+    extra = [
+        (
+            "delivery p99 (ms)",
+            1000 * pct(run.list_latencies, 0.99),
+            1000 * pct(run.form_latencies, 0.99),
+        ),
+        ("event frames past a gap (dropped)", lists.ahead, forms.ahead),
+        ("gap fills asked", lists.gap_fetches, forms.gap_fetches),
+        ("events handed on from a gap fill", lists.filled, forms.filled),
+        ("event frames already held (dropped)", lists.duplicates, forms.duplicates),
+    ]
+    print(f"\n{'live pages, by page':44} {'list pages':>12} {'forms':>12}")
+    for name, list_figure, form_figure in extra:
+        print(f"{name:44} {fmt(list_figure):>12} {fmt(form_figure):>12}")
     if result.failures:
         print(f"{len(result.failures)} sockets failed, e.g. {result.failures[0]}")
     if result.edit.errors:

@@ -89,7 +89,9 @@ class Refetches:
 class PageReport(SocketReport):
     # ``received`` (inherited): per socket, the events handed to the page.
     duplicates: int = 0  # Event frames at or below the id held: dropped.
+    ahead: int = 0  # Event frames past a gap: dropped, the gap filled instead.
     gap_fetches: int = 0
+    filled: int = 0  # Events handed on from a gap fill's batch.
     # Per socket: (wall time, names) of each presence frame about its product.
     presence: list[list[tuple[float, list[str]]]] = field(default_factory=list)
     # Per socket: whether it was still open when told to close.
@@ -280,7 +282,7 @@ class Follower:
         self, spec: PageSocket, plan: PagePlan, report: PageReport, index: int
     ) -> None:
         self.spec = spec
-        self.synced = plan.after
+        self.synced = self.after = plan.after
         self.fetching_since: float | None = None
         self.report = report
         self.received = report.received[index]
@@ -298,6 +300,7 @@ class Follower:
                 self.synced = frame["id"]
                 self.on_event(frame, now)
             elif frame["id"] > self.synced:
+                self.report.ahead += 1
                 self.request_missing(now)
             else:
                 self.report.duplicates += 1
@@ -305,6 +308,7 @@ class Follower:
             for event in frame["events"]:
                 if event["id"] > self.synced:
                     self.synced = event["id"]
+                    self.report.filled += frame["after"] != self.after
                     self.on_event(event, now)
                 else:
                     self.report.duplicates += 1
