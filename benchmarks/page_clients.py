@@ -87,7 +87,10 @@ class Refetches:
 
 @dataclass
 class PageReport(SocketReport):
-    # ``received`` (inherited): per socket, the events handed to the page.
+    # ``received`` (inherited): per socket, the events handed to the page, in
+    # id order, a gap waiting for its fill. ``wire``: each event frame as it
+    # came, in any order (what live_bench.py's dashboard client records).
+    wire: list[list[tuple[int, float]]] = field(default_factory=list)
     duplicates: int = 0  # Event frames at or below the id held: dropped.
     ahead: int = 0  # Event frames past a gap: dropped, the gap filled instead.
     gap_fetches: int = 0
@@ -187,7 +190,9 @@ async def _pages(plan: PagePlan, end: Any, results: Any) -> PageReport:
 
     count = len(plan.sockets)
     report = PageReport(
-        received=[[] for _ in range(count)], presence=[[] for _ in range(count)]
+        received=[[] for _ in range(count)],
+        wire=[[] for _ in range(count)],
+        presence=[[] for _ in range(count)],
     )
     gate = asyncio.Semaphore(CONNECTS_IN_FLIGHT)
     alive = [False] * count
@@ -286,6 +291,7 @@ class Follower:
         self.fetching_since: float | None = None
         self.report = report
         self.received = report.received[index]
+        self.wire = report.wire[index]
         self.presence = report.presence[index]
         self.page: ListPage | None = None
         self.outgoing: list[str] = []
@@ -296,6 +302,7 @@ class Follower:
             for inner in frame["frames"]:
                 self.receive(inner, now)
         elif kind == "event":
+            self.wire.append((frame["id"], now - event_time(frame["time"])))
             if frame["id"] == self.synced + 1:
                 self.synced = frame["id"]
                 self.on_event(frame, now)
@@ -306,6 +313,7 @@ class Follower:
                 self.report.duplicates += 1
         elif kind == "batch":
             for event in frame["events"]:
+                self.wire.append((event["id"], now - event_time(event["time"])))
                 if event["id"] > self.synced:
                     self.synced = event["id"]
                     self.report.filled += frame["after"] != self.after
