@@ -105,12 +105,14 @@ class Repairs:
     ahead: int = 0
     gap_fetches: int = 0
     filled: int = 0
+    fill_waits: list[float] = field(default_factory=list)
 
     def add(self, report: PageReport) -> None:
         self.duplicates += report.duplicates
         self.ahead += report.ahead
         self.gap_fetches += report.gap_fetches
         self.filled += report.filled
+        self.fill_waits += report.fill_waits
 
 
 @dataclass
@@ -543,6 +545,11 @@ def print_live_pages(
         ("event frames past a gap (dropped)", lists.ahead, forms.ahead),
         ("gap fills asked", lists.gap_fetches, forms.gap_fetches),
         ("events handed on from a gap fill", lists.filled, forms.filled),
+        (
+            "gap fill wait, longest (ms)",
+            1000 * max(lists.fill_waits, default=0),
+            1000 * max(forms.fill_waits, default=0),
+        ),
         ("event frames already held (dropped)", lists.duplicates, forms.duplicates),
     ]
     print(f"\n{'live pages, by page':44} {'list pages':>12} {'forms':>12}")

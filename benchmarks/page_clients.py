@@ -95,6 +95,7 @@ class PageReport(SocketReport):
     ahead: int = 0  # Event frames past a gap: dropped, the gap filled instead.
     gap_fetches: int = 0
     filled: int = 0  # Events handed on from a gap fill's batch.
+    fill_waits: list[float] = field(default_factory=list)  # Fetch to batch, s.
     # Per socket: (wall time, names) of each presence frame about its product.
     presence: list[list[tuple[float, list[str]]]] = field(default_factory=list)
     # Per socket: whether it was still open when told to close.
@@ -321,6 +322,8 @@ class Follower:
                 else:
                     self.report.duplicates += 1
             self.synced = max(self.synced, frame["until"])
+            if self.fetching_since is not None:
+                self.report.fill_waits.append(now - self.fetching_since)
             self.fetching_since = None
             if frame["more"]:
                 self.request_missing(now)
