@@ -68,16 +68,13 @@ class Group:
     reports: list[PageReport] = field(default_factory=list)
 
     def sockets(self) -> list[tuple[PageSocket, PageReport, int]]:
-        """Each socket with its worker's report and its index there (reports
-        come back in any order: matched to their worker by socket count,
-        which is all that tells them apart and all that needs to)."""
-        found = []
-        left = list(self.reports)
-        for share in self.shares:
-            report = next(r for r in left if len(r.received) == len(share))
-            left.remove(report)
-            found += [(spec, report, n) for n, spec in enumerate(share)]
-        return found
+        """Each socket with its worker's report and its index there."""
+        by_worker = {report.worker: report for report in self.reports}
+        return [
+            (spec, by_worker[worker], n)
+            for worker, share in enumerate(self.shares)
+            for n, spec in enumerate(share)
+        ]
 
 
 @dataclass
@@ -169,8 +166,10 @@ def open_group(base: dict[str, Any], specs: list[PageSocket], processes: int) ->
     go_at = time.time() + 3.0  # Every worker process has started by then.
     shares = [specs[n::processes] for n in range(processes) if specs[n::processes]]
     workers = []
-    for share in shares:
-        plan = PagePlan(sockets=share, go_at=go_at, end_at=end_at, **base)
+    for worker_id, share in enumerate(shares):
+        plan = PagePlan(
+            sockets=share, go_at=go_at, end_at=end_at, worker=worker_id, **base
+        )
         worker = context.Process(target=run_page_sockets, args=(plan, end, results))
         worker.start()
         workers.append(worker)

@@ -57,6 +57,7 @@ class PagePlan:
     sockets: list[PageSocket]
     go_at: float
     end_at: float
+    worker: int = 0  # Which of its group's worker processes runs this plan.
 
 
 @dataclass
@@ -87,6 +88,7 @@ class Refetches:
 
 @dataclass
 class PageReport(SocketReport):
+    worker: int = 0  # Its plan's.
     # ``received`` (inherited): per socket, the events handed to the page, in
     # id order, a gap waiting for its fill. ``wire``: each event frame as it
     # came, in any order (what live_bench.py's dashboard client records).
@@ -191,6 +193,7 @@ async def _pages(plan: PagePlan, end: Any, results: Any) -> PageReport:
 
     count = len(plan.sockets)
     report = PageReport(
+        worker=plan.worker,
         received=[[] for _ in range(count)],
         wire=[[] for _ in range(count)],
         presence=[[] for _ in range(count)],
