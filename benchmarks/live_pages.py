@@ -144,13 +144,17 @@ def server_cpu(target: Any) -> float:
 
 
 async def quiet(target: Any) -> float:
-    """Wait until the server is quiet (the re-fetches answered); seconds waited."""
+    """Wait until the server is quiet, or its CPU no longer falls (the last
+    re-fetches answered, the forms' joining frames sent); seconds waited."""
     started = time.perf_counter()
+    last = float("inf")
     while time.perf_counter() - started < QUIET_LIMIT:
         before = server_cpu(target)
         await asyncio.sleep(1.0)
-        if server_cpu(target) - before < QUIET_SHARE:
+        used = server_cpu(target) - before
+        if used < QUIET_SHARE or used > 0.9 * last:
             break
+        last = used
     return time.perf_counter() - started
 
 
@@ -426,6 +430,7 @@ async def with_group(
     group = open_group(pages.base, specs, args.client_processes)
     await connected(group)
     await asyncio.sleep(HEARTBEAT + 1)
+    await quiet(target)  # The forms' joining frames all sent.
     window = await idle_window(
         name, target, redis, args.idle_seconds, forms, len(specs) - forms
     )
