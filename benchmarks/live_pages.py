@@ -430,8 +430,10 @@ async def with_group(
     name = f"list pages + {len(specs):,} {'forms' if forms else 'plain sockets'}"
     group = open_group(pages.base, specs, args.client_processes)
     await connected(group)
-    await asyncio.sleep(HEARTBEAT + 1)
-    await quiet(target, or_steady=True)  # The forms' joining frames all sent.
+    # The forms' joining frames all sent: 1,000 forms joining took more than
+    # a heartbeat, at a CPU that plateaus where the machine caps the server.
+    await asyncio.sleep(3 * HEARTBEAT)
+    await quiet(target, or_steady=True)
     window = await idle_window(
         name, target, redis, args.idle_seconds, forms, len(specs) - forms
     )
