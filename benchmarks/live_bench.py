@@ -6,6 +6,7 @@
     python benchmarks/live_bench.py --workers 2          # uvicorn --workers 2
     python benchmarks/live_bench.py --scenario pages     # pages vs a bare view, in process
     python benchmarks/live_bench.py --scenario pages --served   # served, vs the admin
+    python benchmarks/live_bench.py --scenario live-pages   # list pages and edit forms
 
 Starts its own PostgreSQL database (uniquely named, dropped at the end), its
 own redis-server on a free port, the example project under uvicorn (or
@@ -28,14 +29,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from clients import (
-    EditLog,
     FormEditor,
     Publisher,
     SocketPlan,
@@ -44,6 +44,8 @@ from clients import (
     back_to_back,
     run_sockets,
 )
+from figures import Result, add_edits, fmt, metrics, tally
+from live_pages import run_live_pages
 from pages import run_pages
 from services import (
     ROOT,
@@ -96,31 +98,6 @@ class Load:
     idle: bool = False
 
 
-@dataclass
-class Result:
-    sockets: int
-    opened: int = 0
-    connect_seconds: float = 0.0
-    failures: list[str] = field(default_factory=list)
-    changes: int = 0
-    change_seconds: float = 0.0
-    offered_rate: float = 0.0
-    edit: EditLog = field(default_factory=EditLog)
-    expected: int = 0
-    delivered: int = 0
-    latencies: list[float] = field(default_factory=list)
-    cpu_seconds: float = 0.0
-    cpu_per_process: list[float] = field(default_factory=list)
-    window_seconds: float = 0.0
-    rss_mb: float = 0.0
-    alive: int = 0
-    sample_frame: str = ""
-
-    @property
-    def lost(self) -> int:
-        return self.expected - self.delivered
-
-
 class Target:
     """Something the socket plan connects to: the example project or the ceiling."""
 
@@ -149,6 +126,7 @@ class DjangoTarget(Target):
         self.name = "django"
         self.args = args
         self.db = db
+        self.password = PASSWORD
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         static = workdir / "static"
@@ -178,7 +156,7 @@ class DjangoTarget(Target):
         self.last_id = 0
         self._clients: list[Any] = []
 
-    def _manage(self, *command: str) -> str:
+    def manage(self, *command: str) -> str:
         done = subprocess.run(
             [sys.executable, "manage.py", *command],
             cwd=ROOT / "example_project",
@@ -190,8 +168,8 @@ class DjangoTarget(Target):
         return done.stdout
 
     def _set_up_data(self) -> list[str]:
-        self._manage("migrate", "--noinput", "-v", "0")
-        self._manage("collectstatic", "--noinput", "-v", "0")
+        self.manage("migrate", "--noinput", "-v", "0")
+        self.manage("collectstatic", "--noinput", "-v", "0")
         # Products in bulk (benchmarks/bench_data.py); one superuser for the
         # admin pages the pages scenario compares with.
         script = (
@@ -206,7 +184,7 @@ class DjangoTarget(Target):
             f"slugs = load_products({self.args.products}, history={self.args.history})\n"
             "print(json.dumps(slugs))\n"
         )
-        return list(json.loads(self._manage("shell", "-c", script).splitlines()[-1]))
+        return list(json.loads(self.manage("shell", "-c", script).splitlines()[-1]))
 
     def _command(self) -> list[str]:
         app = "example_project.asgi:application"
@@ -266,11 +244,13 @@ class DjangoTarget(Target):
         return f"ws://127.0.0.1:{self.port}/ws/products/"
 
     async def editors(self, count: int) -> list[Any]:
-        share = max(1, len(self.slugs) // count)
+        # The first --changed-products products (all of them by default).
+        slugs = self.slugs[: self.args.changed_products or None]
+        share = max(1, len(slugs) // count)
         return [
             FormEditor(
                 await self.log_in(f"bench-staff-{self.staff + n}"),
-                self.slugs[n * share : (n + 1) * share],
+                slugs[n * share : (n + 1) * share],
             )
             for n in range(count)
         ]
@@ -422,69 +402,10 @@ async def run_load(
         cpu_after[pid] - cpu_before.get(pid, 0.0) for pid in cpu_after
     ]
     result.cpu_seconds = sum(result.cpu_per_process)
-    for editor in editors:
-        result.edit.made += editor.log.made
-        result.edit.failed += editor.log.failed
-        result.edit.skipped += editor.log.skipped
-        result.edit.latencies += editor.log.latencies
-        result.edit.errors += editor.log.errors
-    result.changes = result.edit.made
-    expected = target.expected_ids(editors)
-    for report in reports:
-        result.opened += report.opened
-        result.alive += report.alive_at_end
-        result.failures += report.failures
-        result.sample_frame = result.sample_frame or report.sample_frame
-        for socket in report.received:
-            seen = {}
-            for event_id, latency in socket:
-                if event_id in expected and event_id not in seen:
-                    seen[event_id] = latency
-            result.delivered += len(seen)
-            result.latencies += seen.values()
-    result.expected = len(expected) * result.opened
-    starts = [r.started for r in reports]
-    opens = [r.last_open for r in reports if r.opened]
-    result.connect_seconds = max(opens) - min(starts) if opens else float("nan")
+    add_edits(result, editors)
+    tally(result, reports, target.expected_ids(editors))
     await target.close()
     return result
-
-
-def pct(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
-
-
-def metrics(result: Result, load: Load) -> dict[str, float]:
-    delivered_per_s = result.delivered / max(result.change_seconds, 1e-9)
-    figures = {
-        "sockets open": result.opened,
-        "connect time (s)": result.connect_seconds,
-        "alive at the end": result.alive,
-        "changes made": result.changes,
-        "changes/s made": result.changes / max(result.change_seconds, 1e-9),
-        "failed or skipped changes": result.edit.failed + result.edit.skipped,
-        "lost deliveries": result.lost,
-        "delivery p50 (ms)": 1000 * pct(result.latencies, 0.50),
-        "delivery p99 (ms)": 1000 * pct(result.latencies, 0.99),
-        "delivery max (ms)": 1000 * max(result.latencies, default=float("nan")),
-        "deliveries/s": delivered_per_s,
-        "change p50 (ms)": 1000 * pct(result.edit.latencies, 0.50),
-        "change p99 (ms)": 1000 * pct(result.edit.latencies, 0.99),
-        "server CPU (% of a core)": 100 * result.cpu_seconds / result.window_seconds,
-        "server CPU per delivery (µs)": 1e6
-        * result.cpu_seconds
-        / max(result.delivered, 1),
-        "peak RSS (MB)": result.rss_mb,
-    }
-    if len(result.cpu_per_process) > 1:
-        busiest = max(result.cpu_per_process)
-        figures["busiest process CPU per delivery (µs)"] = (
-            1e6 * busiest / max(result.delivered, 1)
-        )
-    return figures
 
 
 def print_table(load: Load, django: Result | None, ceiling: Result | None) -> None:
@@ -496,14 +417,14 @@ def print_table(load: Load, django: Result | None, ceiling: Result | None) -> No
     else:
         print(f"changes back to back for {load.seconds:.0f} s")
     print("   (change = form GET+POST for Django, PUBLISH for the ceiling)")
-    rows_d = metrics(django, load) if django else {}
-    rows_c = metrics(ceiling, load) if ceiling else {}
+    rows_d = metrics(django) if django else {}
+    rows_c = metrics(ceiling) if ceiling else {}
     names = list(rows_d or rows_c)
     print(f"{'metric':40} {'django':>12} {'ceiling':>12} {'ratio':>8}")
     for name in names:
         d, c = rows_d.get(name), rows_c.get(name)
         ratio = f"{d / c:8.2f}" if d is not None and c else ""
-        print(f"{name:40} {_fmt(d):>12} {_fmt(c):>12} {ratio:>8}")
+        print(f"{name:40} {fmt(d):>12} {fmt(c):>12} {ratio:>8}")
     for label, result in (("django", django), ("ceiling", ceiling)):
         if result and result.failures:
             print(
@@ -516,19 +437,15 @@ def print_table(load: Load, django: Result | None, ceiling: Result | None) -> No
     sys.stdout.flush()
 
 
-def _fmt(value: float | None) -> str:
-    if value is None:
-        return "-"
-    if value != value:  # NaN
-        return "n/a"
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
-
-
 def loads(args: Any) -> list[Load]:
     if args.scenario == "idle":
         return [Load("idle", args.sockets or 5000, 0, args.seconds or 60, idle=True)]
     if args.scenario == "burst":
         return [Load("back to back", args.sockets or 1000, 0, args.seconds or 20)]
+    if args.scenario == "live-pages":
+        # The reference: dashboards alone, before the live pages (live_pages.py).
+        name = f"{args.sockets or 1000:,} dashboards"
+        return [Load(name, args.sockets or 1000, args.rate, args.seconds or 20)]
     if args.sockets:
         return [Load("custom", args.sockets, args.rate, args.seconds or 20)]
     seconds = args.seconds or 20
@@ -541,6 +458,9 @@ def loads(args: Any) -> list[Load]:
 async def bench(args: Any, workdir: Path) -> None:
     runs = loads(args)
     args.sockets_max = max(load.sockets for load in runs)
+    if args.scenario == "live-pages":
+        # The list pages stay open while forms and plain sockets come and go.
+        args.sockets_max += args.list_pages + max(args.forms, args.scale_forms)
     redis = Redis(workdir)
     db: Database | None = None
     try:
@@ -552,6 +472,20 @@ async def bench(args: Any, workdir: Path) -> None:
             try:
                 await run_pages(django, args, ADMIN)
                 await django.close()
+            finally:
+                django.child.stop()
+            return
+        if args.scenario == "live-pages":
+            # One server process for both phases; no ceiling (the reference
+            # is the dashboards-only phase of the same run).
+            db = Database()
+            django = DjangoTarget(args, workdir, redis, db)
+            try:
+                load = runs[0]
+                args.seconds = load.seconds
+                reference = await run_load(django, load, args)
+                print_table(load, reference, None)
+                await run_live_pages(django, redis, args, reference, load.name)
             finally:
                 django.child.stop()
             return
@@ -594,7 +528,9 @@ def main() -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "--scenario", choices=["rate", "idle", "burst", "pages"], default="rate"
+        "--scenario",
+        choices=["rate", "idle", "burst", "pages", "live-pages"],
+        default="rate",
     )
     parser.add_argument("--sockets", type=int, default=0, help="one load of this many")
     parser.add_argument("--rate", type=float, default=20.0, help="changes per second")
@@ -647,6 +583,33 @@ def main() -> None:
         "--conn-max-age", type=int, help="example project's DB_CONN_MAX_AGE"
     )
     parser.add_argument(
+        "--changed-products",
+        type=int,
+        default=0,
+        help="changes go to the first N products (0: all; live-pages: 40)",
+    )
+    live = parser.add_argument_group("live-pages")
+    live.add_argument("--list-pages", type=int, default=1000, help="open list pages")
+    live.add_argument("--forms", type=int, default=200, help="open edit forms")
+    live.add_argument(
+        "--refetch",
+        type=float,
+        default=1.0,
+        help="share of list pages that ask for their page again after events",
+    )
+    live.add_argument(
+        "--form-users", type=int, default=20, help="staff users the forms belong to"
+    )
+    live.add_argument(
+        "--idle-seconds", type=float, default=30, help="each idle window (presence)"
+    )
+    live.add_argument(
+        "--scale-forms",
+        type=int,
+        default=1000,
+        help="forms in the idle scale check (0: none)",
+    )
+    parser.add_argument(
         "--no-db-pool",
         dest="db_pool",
         action="store_false",
@@ -660,6 +623,11 @@ def main() -> None:
 
         run_in_process(requests=args.requests, rounds=args.rounds)
         return
+    if args.scenario == "live-pages":
+        # More products than a list page shows, fewer changed than forms are
+        # spread over: most changes miss the page, some hit a form's product.
+        args.products = args.products or 100
+        args.changed_products = args.changed_products or 40
     if args.products is None:
         args.products = 10_000 if pages else 40
     if args.history is None:
