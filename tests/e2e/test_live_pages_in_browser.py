@@ -245,3 +245,34 @@ def test_editors_on_two_servers_name_each_other_and_leavers_drop_off(
     theirs.context.close()
     expect(editors).to_be_hidden()
     assert mine.errors == []
+
+
+def test_a_list_on_one_server_follows_changes_posted_to_another(
+    start_servers, browser, colleague
+):
+    """Two server processes on one Redis, a user on each: the list open on
+    one takes a change and a new product posted to the other."""
+    from playwright.sync_api import expect
+
+    first, second = start_servers("a", "b")
+    tea = make("Tea", quantity=4)
+    page = open_as(browser, second, "staff", "staff-pass", "/products/")
+    expect(page.locator("[data-live-status]")).to_have_attribute("data-state", "live")
+
+    bea = HttpSession(first.url)
+    bea.log_in("bea", "bea-pass")
+    status, _, _ = bea.request(tea.get_absolute_url(), product_form(tea, quantity=9))
+    assert status == 302
+    row = page.locator(f'tr[data-product-id="{tea.pk}"]')
+    expect(row.locator(".sm-col-quantity")).to_contain_text("9")
+    expect(row).to_contain_text("Changed by bea")
+
+    status, _, _ = bea.request(
+        "/products/create/",
+        {"name": "Apricots", "price": "2.00", "quantity": "5", "cost_price": "1.00"},
+    )
+    assert status == 302
+    expect(page.locator("[data-live-notice]")).to_contain_text(
+        "1 new product: Apricots"
+    )
+    assert page.errors == []
