@@ -38,7 +38,7 @@ def heard_back(forms: int, products: int, users: int) -> float:
     rng = random.Random(15)
     for n in range(forms):
         local = _Local(rng.randrange(products), f"key-{n}", f"Editor {n % users}")
-        presence.local[Form()] = local
+        presence._add_local(Form(), local)
     updates = [
         PresenceUpdate(local.product, local.key, local.name, left=False)
         for local in presence.local.values()

@@ -62,8 +62,12 @@ class Presence:
     def __init__(self) -> None:
         # Product → socket key → who, and until when (every process's editors).
         self.heard: dict[int, dict[str, _Heard]] = {}
-        # This process's editors.
+        # This process's editors, also by product and by key: every update
+        # heard (each editor of each process, every tick) looks them up, so a
+        # scan of all of them per update grew with the square of the forms.
         self.local: dict[Editor, _Local] = {}
+        self._local_by_product: dict[int, set[Editor]] = {}
+        self._local_keys: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
     def _ttl(self) -> float:
@@ -76,8 +80,8 @@ class Presence:
             return
         if here is not None:
             await self.leave(editor)
-        self.local[editor] = _Local(product, uuid.uuid4().hex, name)
-        local = self.local[editor]
+        local = _Local(product, uuid.uuid4().hex, name)
+        self._add_local(editor, local)
         # Known here at once, whatever the channel layer does.
         self.heard_update(PresenceUpdate(product, local.key, name, left=False))
         await self._send(presence_message(product, local.key, name))
@@ -87,6 +91,11 @@ class Presence:
         local = self.local.pop(editor, None)
         if local is None:
             return
+        self._local_keys.discard(local.key)
+        editors = self._local_by_product[local.product]
+        editors.discard(editor)
+        if not editors:
+            del self._local_by_product[local.product]
         self.heard_update(
             PresenceUpdate(local.product, local.key, local.name, left=True)
         )
@@ -97,14 +106,19 @@ class Presence:
     def heard_update(self, update: PresenceUpdate) -> None:
         """A ``presence.update`` from any process (this one's included)."""
         entries = self.heard.setdefault(update.product, {})
-        known = update.key in entries
+        before = entries.get(update.key)
         if update.left:
             entries.pop(update.key, None)
             if not entries:
                 del self.heard[update.product]
+            if before is None:
+                return  # Not known here: nobody's list changes.
         else:
             entries[update.key] = _Heard(update.name, time.monotonic() + self._ttl())
-            if not known and not self._is_local(update.key):
+            if before is not None and before.name == update.name:
+                # A renewal, as every editor's every tick is: the lists stand.
+                return
+            if before is None and not self._is_local(update.key):
                 # A newcomer elsewhere: tell it about this process's editors
                 # of the product now, not at the next tick.
                 self._spawn(self._announce(update.product))
@@ -141,12 +155,18 @@ class Presence:
         entries = self.heard.get(product, {})
         return sorted({heard.name for key, heard in entries.items() if key != besides})
 
+    def _add_local(self, editor: Editor, local: _Local) -> None:
+        self.local[editor] = local
+        self._local_by_product.setdefault(local.product, set()).add(editor)
+        self._local_keys.add(local.key)
+
     def _is_local(self, key: str) -> bool:
-        return any(local.key == key for local in self.local.values())
+        return key in self._local_keys
 
     def _publish(self, product: int) -> None:
-        for editor, local in list(self.local.items()):
-            if local.product != product:
+        for editor in list(self._local_by_product.get(product, ())):
+            local = self.local.get(editor)
+            if local is None:  # Left while an earlier one was sent its frame.
                 continue
             text = presence_text(product, self.names(product, besides=local.key))
             if text != local.shown:
@@ -157,8 +177,10 @@ class Presence:
         await self._send(
             *(
                 presence_message(product, local.key, local.name)
-                for local in list(self.local.values())
-                if local.product == product
+                for local in (
+                    self.local[editor]
+                    for editor in list(self._local_by_product.get(product, ()))
+                )
             )
         )
 
