@@ -25,7 +25,7 @@ from tests.helpers.example_site import (
     shell,
 )
 from tests.helpers.faults import TcpProxy
-from tests.helpers.servers import RedisServer, redis_server_binary, require
+from tests.helpers.servers import RedisServer, own_redis_server
 
 # Redis is a redis-server of the test's own (example_redis), not the shared one.
 pytestmark = pytest.mark.postgres
@@ -62,15 +62,8 @@ def postgres_proxy() -> Iterator[TcpProxy]:
 @pytest.fixture
 def example_redis(tmp_path: Path) -> Iterator[RedisServer]:
     """A redis-server of the test's own, for the served example project."""
-    binary = redis_server_binary()
-    require("redis-server", binary is not None, "Install Debian's redis-server.")
-    assert binary is not None
-    redis = RedisServer(binary, tmp_path)
-    redis.start()
-    try:
+    with own_redis_server(tmp_path) as redis:
         yield redis
-    finally:
-        redis.stop()
 
 
 @pytest.fixture(params=sorted(REUSE))

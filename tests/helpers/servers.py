@@ -171,6 +171,21 @@ class RedisServer(Process):
             return False
 
 
+@contextmanager
+def own_redis_server(directory: Path) -> Iterator[RedisServer]:
+    """A running redis-server of the test's own (never the shared one: it may
+    be stopped, and it hears no other run), stopped afterwards."""
+    binary = redis_server_binary()
+    require("redis-server", binary is not None, "Install Debian's redis-server.")
+    assert binary is not None
+    redis = RedisServer(binary, directory)
+    redis.start()
+    try:
+        yield redis
+    finally:
+        redis.stop()
+
+
 class Server(Process):
     """``daphne tests.e2e.asgi:application`` on a fixed port, so it can be
     killed and started again where its clients expect it."""

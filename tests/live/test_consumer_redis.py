@@ -16,7 +16,7 @@ from django.test import override_settings
 
 from shop_manager.live.consumer import CLOSE_FORBIDDEN
 from tests.helpers.products import create, event_ids, update
-from tests.helpers.servers import RedisServer, redis_server_binary, require
+from tests.helpers.servers import own_redis_server
 from tests.helpers.sockets import closed_with, connect, next_event
 from tests.helpers.users import login
 from tests.helpers.waiting import HANG_BOUND
@@ -133,12 +133,7 @@ async def test_the_documented_host_config_takes_a_burst_of_handshakes(
     # coverage) outlasted redis-py's 5 s connect timeout on a loaded CI
     # machine, first to the shared Redis, then to a private one, which is
     # not what this case is about. 200 is still twice the default pool.
-    binary = redis_server_binary()
-    require("redis-server", binary is not None, "Install Debian's redis-server.")
-    assert binary is not None
-    redis = RedisServer(binary, tmp_path)
-    redis.start()
-    try:
+    with own_redis_server(tmp_path) as redis:
         layers = documented_layers(
             backend, redis.url, socket_connect_timeout=HANG_BOUND
         )
@@ -148,5 +143,3 @@ async def test_the_documented_host_config_takes_a_burst_of_handshakes(
             await asyncio.gather(*(layer.group_add("burst", c) for c in channels))
             await asyncio.gather(*(layer.group_discard("burst", c) for c in channels))
             await layer.flush()
-    finally:
-        redis.stop()
