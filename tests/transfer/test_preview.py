@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.template import Context, Template
 from django.template.defaultfilters import capfirst
 from django.utils import translation
+from django.utils.html import escape
 
 from shop_manager.templatetags.shop_manager import field_name, field_value
 from shop_manager.transfer.plan import (
@@ -40,13 +42,20 @@ def test_changes_read_as_the_filters_write_them(
         [row] = shown_rows([RowPlan(4, "T1", CHANGED, dict(CHANGES))])
         assert row["diff"] == [
             (
-                capfirst(field_name(field)),
-                field_value(old, field),
-                field_value(new, field),
+                escape(capfirst(field_name(field))),
+                escape(field_value(old, field)),
+                escape(field_value(new, field)),
             )
             for field, (old, new) in CHANGES.items()
         ]
     assert row["changes"] == CHANGES
+    assert row["diff"][3][2] == "new &amp; &lt;b&gt;"
+
+
+def test_text_is_escaped_once() -> None:
+    [row] = shown_rows([RowPlan(2, "<i>&", REFUSED, reasons=["Name: <b>"])])
+    assert (row["sku"], row["reasons"]) == ("&lt;i&gt;&amp;", ["Name: &lt;b&gt;"])
+    assert Template("{{ row.sku }}").render(Context({"row": row})) == row["sku"]
 
 
 def test_only_a_changed_row_lists_its_changes() -> None:
