@@ -63,7 +63,7 @@ def shown_rows(rows: Iterable[RowPlan]) -> list[ShownRow]:
         SKIPPED: ("sm-badge-neutral", _("Skipped")),
     }
     unchanged = ("sm-badge-neutral", _("Unchanged"))
-    shown = {}
+    shown: dict[str, tuple[SafeString, SafeString, SafeString]] = {}
     for outcome in OUTCOMES:
         badge, label = badges.get(outcome, unchanged)
         shown[outcome] = (SafeString(outcome), SafeString(badge), escaped(label))
