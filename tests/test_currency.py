@@ -8,12 +8,14 @@ from decimal import Decimal
 import pytest
 from django.core.checks import run_checks
 from django.utils import translation
+from django.utils.formats import number_format
 
 from shop_manager.money import (
     Currency,
     InvalidCurrencyError,
     amount_template,
     format_price,
+    price_writer,
     resolve_currency,
 )
 from tests.helpers.page_text import plain
@@ -59,6 +61,19 @@ def test_the_amount_is_written_the_readers_way(settings):
     settings.SHOP_MANAGER = {"CURRENCY": EURO}
     with translation.override("de"):
         assert format_price(Decimal("1234.5")) == "1.234,50 €"
+
+
+@pytest.mark.parametrize("language", ["en", "de", "fr", "hi"])
+def test_a_writer_bound_once_writes_as_number_format(language):
+    """price_writer() looks the number format up once; the text is the same."""
+    amounts = ["0", "-1234.5", "0.001", "1234567.891", "1e3", str(10**30)]
+    with translation.override(language):
+        write = price_writer()
+        for amount in amounts:
+            expected = number_format(
+                Decimal(amount), decimal_pos=2, use_l10n=True, force_grouping=True
+            )
+            assert write(amount) == format_price(amount) == f"${expected}"
 
 
 @pytest.mark.parametrize("empty", [None, ""])

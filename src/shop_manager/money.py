@@ -8,6 +8,7 @@ change log keep plain decimals ("1234.50").
 from __future__ import annotations
 
 import string
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cache
@@ -15,7 +16,9 @@ from typing import Any
 
 from django.core.signals import setting_changed
 from django.dispatch import receiver
-from django.utils.formats import number_format
+from django.utils import numberformat
+from django.utils.formats import get_format, number_format
+from django.utils.translation import get_language
 
 from shop_manager.conf import SETTING_NAME, get_config
 
@@ -26,6 +29,7 @@ __all__ = [
     "InvalidCurrencyError",
     "amount_template",
     "format_price",
+    "price_writer",
     "resolve_currency",
     "site_currency",
 ]
@@ -152,16 +156,51 @@ def format_price(value: Any) -> str:
     A value that is not a number (a log row from some other era) is shown as
     it is rather than hidden.
     """
+    amount = _amount(value)
+    if not isinstance(amount, Decimal):
+        return amount
+    written = number_format(
+        amount, decimal_pos=DECIMAL_PLACES, use_l10n=True, force_grouping=True
+    )
+    currency = site_currency()
+    return currency.wrap(written) if currency else written
+
+
+def price_writer() -> Callable[[Any], str]:
+    """:func:`format_price` for many prices in the active language: its
+    number format and the currency looked up once, not per price (a preview
+    writes hundreds; ``number_format`` looks the language up on every call)."""
+    language = get_language()
+    decimal_separator = get_format("DECIMAL_SEPARATOR", language, use_l10n=True)
+    grouping = get_format("NUMBER_GROUPING", language, use_l10n=True)
+    thousand_separator = get_format("THOUSAND_SEPARATOR", language, use_l10n=True)
+    currency = site_currency()
+
+    def write(value: Any) -> str:
+        amount = _amount(value)
+        if not isinstance(amount, Decimal):
+            return amount
+        # What number_format() writes, with the format already looked up.
+        written = numberformat.format(
+            amount,
+            decimal_separator,
+            DECIMAL_PLACES,
+            grouping,
+            thousand_separator,
+            force_grouping=True,
+            use_l10n=True,
+        )
+        return currency.wrap(written) if currency else written
+
+    return write
+
+
+def _amount(value: Any) -> Decimal | str:
+    """``value`` as a finite Decimal, or the text to show instead."""
     if value is None or value == "":
         return EMPTY
     try:
         amount = Decimal(str(value))
     except InvalidOperation:
         return str(value)
-    if not amount.is_finite():
-        return str(value)
-    written = number_format(
-        amount, decimal_pos=DECIMAL_PLACES, use_l10n=True, force_grouping=True
-    )
-    currency = site_currency()
-    return currency.wrap(written) if currency else written
+    return amount if amount.is_finite() else str(value)

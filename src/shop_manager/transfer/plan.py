@@ -35,6 +35,7 @@ __all__ = [
     "CHANGED",
     "CHECKED",
     "CREATED",
+    "OUTCOMES",
     "REFUSED",
     "SKIPPED",
     "UNCHANGED",

@@ -26,6 +26,13 @@ Every rule Django ships depends only on the value, so a text seen before in
 the same column is not cleaned again: a feed repeats its dates, prices and
 quantities. The memo is bounded per column, and a column whose texts are
 nearly all new (SKUs, names) soon stops keeping them.
+
+Those columns are plain text, and most of their texts pass every rule as
+they are: a text column whose fields have only the validators Django gives
+them (lengths, NUL) takes a text that is not empty, has no space at either
+end, fits every length and can be stored, unchanged, without the rules being
+run (they cost about as much as the rest of a row's planning). Any other text,
+and any column with more rules, goes through them.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from django import forms
+from django.core import validators
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext as _
@@ -93,8 +101,20 @@ class _Column:
         self.max_length: int | None = None
         if isinstance(model_field, (models.CharField, models.TextField)):
             self.max_length = model_field.max_length or UNLIMITED
+        self.plain = _plain_text_length(form_field, model_field)
 
     def clean(self, text: str, instance: Product) -> _Result:
+        plain = self.plain
+        if (
+            plain is not None
+            and text
+            and not text[0].isspace()
+            and not text[-1].isspace()
+            and is_storable(text, plain)
+        ):
+            # What the form field (strip, required, lengths, NUL), the model
+            # field (lengths) and is_storable would let through unchanged.
+            return self._ok(text)
         memo = self.memo
         if memo is None:
             return self._clean(text, instance)
@@ -149,6 +169,36 @@ class _Column:
                 item = ValidationError(worded[item.code], item.code, item.params)
             messages.extend(item.messages)
         return messages
+
+
+# The validators Django gives text fields; a column with any other is not plain.
+_TEXT_VALIDATORS = (
+    validators.MaxLengthValidator,
+    validators.ProhibitNullCharactersValidator,
+)
+
+
+def _plain_text_length(
+    form_field: forms.Field, model_field: models.Field[Any, Any]
+) -> int | None:
+    """The most characters a text may have to pass both fields unchanged, for
+    a plain text column; None for any other."""
+    if (
+        type(form_field) is not forms.CharField
+        or not form_field.strip
+        or type(model_field) not in (models.CharField, models.TextField)
+        or model_field.choices
+    ):
+        return None
+    limits = [UNLIMITED]
+    for validator in (*form_field.validators, *model_field.validators):
+        if type(validator) not in _TEXT_VALIDATORS:
+            return None
+        if isinstance(validator, validators.MaxLengthValidator):
+            if not isinstance(validator.limit_value, int):
+                return None  # A callable limit: let the rules ask it.
+            limits.append(validator.limit_value)
+    return min(limits)
 
 
 class RowRules:

@@ -26,6 +26,7 @@ from shop_manager.transfer.apply import ImportConflict, ImportRefused, import_ta
 from shop_manager.transfer.columns import columns_for
 from shop_manager.transfer.export import aiter_chunks, export_chunks
 from shop_manager.transfer.plan import ImportPlan, Rights, plan_import
+from shop_manager.transfer.preview import shown_rows
 from shop_manager.transfer.reading import (
     FileRefused,
     check_size,
@@ -108,8 +109,8 @@ class ProductImportView(RefusedPageMixin, View):
         if plan is not None:
             # A bounded list, whatever the file: the first refusals and the
             # first other rows, in file order; the rest are counted.
-            context["shown_rows"] = sorted(
-                [*plan.refusals, *plan.listed], key=lambda row: row.line
+            context["shown_rows"] = shown_rows(
+                sorted([*plan.refusals, *plan.listed], key=lambda row: row.line)
             )
         return render(self.request, TEMPLATE, context, status=status)
 
