@@ -61,9 +61,19 @@ EXAMPLE_ENV_VARS = {
 PRODUCTION_SECRET_KEY = "x7#Qm2!vR9pL4$wK8zT1^nB6&cY3*hF5-gJ0+dS_eA@uX2%iO7"
 
 
+# The example settings with a fast password hasher (tests/example_settings.py);
+# a test may still name DJANGO_SETTINGS_MODULE itself.
+EXAMPLE_SETTINGS = {
+    "DJANGO_SETTINGS_MODULE": "tests.example_settings",
+    "PYTHONPATH": os.pathsep.join(
+        filter(None, [str(EXAMPLE_PROJECT.parent), os.environ.get("PYTHONPATH")])
+    ),
+}
+
+
 def example_env(**env: str) -> dict[str, str]:
     clean = {k: v for k, v in os.environ.items() if k not in EXAMPLE_ENV_VARS}
-    return {**clean, **env}
+    return {**clean, **EXAMPLE_SETTINGS, **env}
 
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
