@@ -12,10 +12,13 @@ from channels.db import database_sync_to_async
 
 from shop_manager.live.presence import Presence
 from shop_manager.live.protocol import (
+    RENEWAL_BATCH,
     PresenceUpdate,
     parse_presence_frame,
     parse_presence_message,
+    parse_presence_updates,
     presence_message,
+    presence_renewals,
 )
 from tests.helpers.products import create
 from tests.helpers.sockets import connect, next_frame
@@ -165,3 +168,63 @@ async def test_a_broken_channel_layer_costs_the_announcements_not_the_editor(
     assert json.loads(delivered[0]) == {"type": "presence", "product": 7, "editors": []}
     assert presence.local == {}
     assert "Could not announce" in caplog.text
+
+
+class Form:
+    """An editor socket that keeps the presence frames it was sent."""
+
+    def __init__(self) -> None:
+        self.frames: list[dict[str, Any]] = []
+
+    def deliver(self, text: str) -> None:
+        self.frames.append(json.loads(text))
+
+
+@pytest.mark.asyncio
+async def test_a_tick_renews_many_editors_in_few_messages_every_process_hears(
+    monkeypatch,
+):
+    """250 forms open on one process: its tick is three channel-layer
+    messages (one per editor did not fit in a heartbeat at 1,000 forms), and
+    another process hearing them keeps every one of those editors."""
+    sent: list[dict[str, Any]] = []
+
+    class Layer:
+        async def group_send(self, group: str, message: dict[str, Any]) -> None:
+            sent.append(message)
+
+    monkeypatch.setattr("shop_manager.live.presence.get_layer", Layer)
+    here = Presence()
+    for n in range(250):
+        await here.enter(Form(), n % 20, f"Editor {n}")
+    sent.clear()
+
+    await here.tick()
+
+    assert len(sent) == 3 == -(-250 // RENEWAL_BATCH)
+    elsewhere = Presence()
+    watcher = Form()
+    await elsewhere.enter(watcher, 7, "Watcher")
+    for message in sent:
+        for update in parse_presence_updates(message):
+            elsewhere.heard_update(update)
+    expected = sorted(f"Editor {n}" for n in range(250) if n % 20 == 7)
+    assert watcher.frames[-1]["editors"] == expected
+    assert sum(len(entries) for entries in elsewhere.heard.values()) == 251
+
+
+def test_renewals_and_single_updates_parse_alike_and_junk_is_skipped():
+    [renewal] = presence_renewals([(3, "k", "Bea" * 200), (4, "j", "Ann")])
+    assert parse_presence_updates(renewal) == [
+        PresenceUpdate(3, "k", ("Bea" * 200)[:301], left=False),
+        PresenceUpdate(4, "j", "Ann", left=False),
+    ]
+    assert parse_presence_updates(presence_message(5, "x", "Cy", left=True)) == [
+        PresenceUpdate(5, "x", "Cy", left=True)
+    ]
+    junk = {
+        "type": "presence.update",
+        "editors": [[1, "a"], ["2", "b", "c"], 7, [3, "d", "Di"]],
+    }
+    assert parse_presence_updates(junk) == [PresenceUpdate(3, "d", "Di", left=False)]
+    assert parse_presence_updates({"type": "presence.update", "editors": "x"}) == []

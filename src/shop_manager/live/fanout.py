@@ -309,9 +309,9 @@ class LocalFanout:
         """Someone opened or left a product's edit form, or is still there
         (:mod:`shop_manager.live.presence`). Names only, and only to sockets
         that are themselves on that form: not held for the barrier."""
-        update = protocol.parse_presence_message(message)
-        if update is not None:
-            presence_for_running_loop().heard_update(update)
+        presence = presence_for_running_loop()
+        for update in protocol.parse_presence_updates(message):
+            presence.heard_update(update)
 
 
 fanout_for_running_loop = per_event_loop(LocalFanout)

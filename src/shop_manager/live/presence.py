@@ -3,8 +3,9 @@
 An edit form's socket says which product it edits (the ``presence`` client
 frame). Its process announces it on the dashboard group (``presence.update``:
 the product, the socket's key, its user's name) at once and again at every
-heartbeat tick, and says when it leaves (the socket closed, or its page went
-to another product). Every process keeps what it heard in memory, each entry
+heartbeat tick (a tick's renewals go out a hundred editors to a message),
+and says when it leaves (the socket closed, or its page went to another
+product). Every process keeps what it heard in memory, each entry
 expiring ``TTL_TICKS`` heartbeats after it was last announced, so the editors
 of a process that died drop off within seconds too. Nothing is written to the
 database, and the socket sends nothing per heartbeat: its process announces it.
@@ -26,7 +27,12 @@ from shop_manager.conf import get_config
 from shop_manager.live.groups import DASHBOARD_GROUP
 from shop_manager.live.layer import get_layer
 from shop_manager.live.loops import per_event_loop
-from shop_manager.live.protocol import PresenceUpdate, presence_message, presence_text
+from shop_manager.live.protocol import (
+    PresenceUpdate,
+    presence_message,
+    presence_renewals,
+    presence_text,
+)
 
 __all__ = ["TTL_TICKS", "Presence", "presence_for_running_loop"]
 
@@ -140,14 +146,14 @@ class Presence:
                 del self.heard[product]
             if gone:
                 self._publish(product)
-        messages = []
+        renewals = []
         for local in list(self.local.values()):
             # Ours never expire here, however long the layer is down.
             self.heard.setdefault(local.product, {})[local.key] = _Heard(
                 local.name, now + self._ttl()
             )
-            messages.append(presence_message(local.product, local.key, local.name))
-        await self._send(*messages)
+            renewals.append((local.product, local.key, local.name))
+        await self._send(*presence_renewals(renewals))
 
     def names(self, product: int, *, besides: str) -> list[str]:
         """Who has ``product``'s form open, but the socket ``besides``: each
@@ -174,14 +180,11 @@ class Presence:
                 editor.deliver(text)
 
     async def _announce(self, product: int) -> None:
+        locals_ = [
+            self.local[editor] for editor in self._local_by_product.get(product, ())
+        ]
         await self._send(
-            *(
-                presence_message(product, local.key, local.name)
-                for local in (
-                    self.local[editor]
-                    for editor in list(self._local_by_product.get(product, ()))
-                )
-            )
+            *presence_renewals([(product, local.key, local.name) for local in locals_])
         )
 
     async def _send(self, *messages: dict[str, Any]) -> None:
@@ -199,9 +202,8 @@ class Presence:
         try:
             await asyncio.wait_for(send_all(), get_config()["HEARTBEAT_SECONDS"])
         except Exception:
-            logger.warning(
-                "Could not announce %d editor(s).", len(messages), exc_info=True
-            )
+            editors = sum(len(message.get("editors", ((),))) for message in messages)
+            logger.warning("Could not announce %d editor(s).", editors, exc_info=True)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)

@@ -79,9 +79,11 @@ __all__ = [
     "parse_event_message",
     "parse_presence_frame",
     "parse_presence_message",
+    "parse_presence_updates",
     "parse_recheck_message",
     "parse_revoked_message",
     "presence_message",
+    "presence_renewals",
     "presence_text",
     "recheck_message",
     "revoked_message",
@@ -105,6 +107,10 @@ MESSAGE_TYPES = frozenset(
 # A name in a presence message is cut to this many characters (a user's full
 # name is at most 150 + 1 + 150 in Django's model).
 MAX_NAME_LENGTH = 301
+# Editors one renewal message names at most: a tick of 1,000 open forms is
+# ten messages, not a thousand channel-layer round trips one after another
+# (which did not fit in a heartbeat). About 100 bytes an editor.
+RENEWAL_BATCH = 100
 
 
 def after_from_query_string(query_string: bytes) -> int | None:
@@ -377,6 +383,25 @@ def presence_message(
     return message
 
 
+def presence_renewals(
+    editors: Sequence[tuple[int, str, str]],
+) -> list[dict[str, Any]]:
+    """``presence.update`` messages saying each of ``editors`` (product,
+    socket key, name) still has that form open, up to ``RENEWAL_BATCH`` a
+    message. (A process that predates them finds no ``product`` and ignores
+    them: its copies of these editors expire, never its own.)"""
+    return [
+        {
+            "type": PRESENCE_UPDATE,
+            "editors": [
+                [product, key, name[:MAX_NAME_LENGTH]]
+                for product, key, name in editors[start : start + RENEWAL_BATCH]
+            ],
+        }
+        for start in range(0, len(editors), RENEWAL_BATCH)
+    ]
+
+
 @dataclass(frozen=True)
 class PresenceUpdate:
     product: int
@@ -394,6 +419,26 @@ def parse_presence_message(message: dict[str, Any]) -> PresenceUpdate | None:
     return PresenceUpdate(
         product, key, name[:MAX_NAME_LENGTH], message.get("left") is True
     )
+
+
+def parse_presence_updates(message: dict[str, Any]) -> list[PresenceUpdate]:
+    """Every update a ``presence.update`` message carries: one editor's
+    (:func:`presence_message`) or many renewals (:func:`presence_renewals`);
+    malformed entries are skipped."""
+    editors = message.get("editors")
+    if not isinstance(editors, list):
+        single = parse_presence_message(message)
+        return [] if single is None else [single]
+    updates = []
+    for entry in editors:
+        if isinstance(entry, (list, tuple)) and len(entry) == 3:
+            product, key, name = entry
+            update = parse_presence_message(
+                {"product": product, "key": key, "name": name}
+            )
+            if update is not None:
+                updates.append(update)
+    return updates
 
 
 def _with_generation(message: dict[str, Any], generation: int | None) -> dict[str, Any]:
