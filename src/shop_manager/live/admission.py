@@ -14,11 +14,15 @@ generation is read with the events, in their statement; if a revocation
 bumped it since the socket was last checked, the socket is checked again,
 after the read, and refused if it fails. Otherwise the check costs nothing
 more than the events' own query.
+
+One read of the log (:class:`LogRead`) can answer many sockets
+(:mod:`shop_manager.live.shared_reads`): the check above is each socket's own.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from shop_manager.live.feed import events_after, replay_frame
@@ -27,7 +31,17 @@ from shop_manager.live.protocol import dumps
 from shop_manager.live.revalidation import check_socket
 from shop_manager.permissions import get_policy
 
-__all__ = ["Admission", "Batch", "admit", "batch_for", "watch_rights"]
+__all__ = [
+    "Admission",
+    "Batch",
+    "LogRead",
+    "admit",
+    "answer",
+    "batch_for",
+    "needs_answering_in_thread",
+    "read_log",
+    "watch_rights",
+]
 
 
 def watch_rights(user: Any) -> tuple[bool, bool]:
@@ -64,21 +78,67 @@ class Batch:
     admission: Admission
 
 
-def batch_for(
-    after: int, user_pk: Any, session_key: str | None, admission: Admission
-) -> Batch | None:
-    """The ``batch`` frame of every event after ``after`` (bounded), for a
-    socket last checked as ``admission``; None when it may no longer watch."""
+@dataclass
+class LogRead:
+    """Every event after ``after`` (bounded), read once, with the access
+    generation read in the same statement."""
+
+    after: int
+    events: list[Any]
+    more: bool
+    generation: int
+    # The batch frame's text, with and without cost fields, as asked.
+    texts: dict[bool, str] = field(default_factory=dict)
+
+    def text(self, with_costs: bool) -> str:
+        text = self.texts.get(with_costs)
+        if text is None:
+            frame = replay_frame(
+                self.after, self.events, more=self.more, with_costs=with_costs
+            )
+            text = self.texts[with_costs] = dumps(frame)
+        return text
+
+
+def read_log(after: int, with_costs: Iterable[bool] = ()) -> LogRead:
+    """Read the events after ``after``; write the frame for each of
+    ``with_costs`` now (in the database thread, like the read)."""
     events, more = events_after(after, shop_manager_generation=generation_subquery())
     # Read in the events' statement: a revocation that came before any of
     # them shows in it. No events, nothing to keep from anyone.
     generation = (
         getattr(events[0], "shop_manager_generation", None) or 0 if events else 0
     )
-    if generation > admission.valid_at:
+    read = LogRead(after, events, more, generation)
+    for variant in with_costs:
+        read.text(variant)
+    return read
+
+
+def answer(
+    read: LogRead, user_pk: Any, session_key: str | None, admission: Admission
+) -> Batch | None:
+    """``read`` as a ``batch`` for a socket last checked as ``admission``,
+    checked again first if a revocation came since; None when it may no
+    longer watch."""
+    if read.generation > admission.valid_at:
         checked = admit(user_pk, session_key)
         if checked is None:
             return None
         admission = checked
-    frame = replay_frame(after, events, more=more, with_costs=admission.sees_costs)
-    return Batch(dumps(frame), admission)
+    return Batch(read.text(admission.sees_costs), admission)
+
+
+def needs_answering_in_thread(read: LogRead, admission: Admission) -> bool:
+    """Whether :func:`answer` would query the database or write a frame."""
+    return read.generation > admission.valid_at or (
+        admission.sees_costs not in read.texts
+    )
+
+
+def batch_for(
+    after: int, user_pk: Any, session_key: str | None, admission: Admission
+) -> Batch | None:
+    """The ``batch`` frame of every event after ``after`` (bounded), for a
+    socket last checked as ``admission``; None when it may no longer watch."""
+    return answer(read_log(after), user_pk, session_key, admission)

@@ -31,7 +31,13 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.sessions import InstanceSessionWrapper
 from channels.utils import await_many_dispatch
 
-from shop_manager.live.admission import Admission, batch_for, watch_rights
+from shop_manager.live.admission import (
+    Admission,
+    Batch,
+    answer,
+    needs_answering_in_thread,
+    watch_rights,
+)
 from shop_manager.live.fanout import fanout_for_running_loop
 from shop_manager.live.feed import latest_event_id
 from shop_manager.live.groups import session_group
@@ -44,6 +50,7 @@ from shop_manager.live.protocol import (
     parse_presence_frame,
 )
 from shop_manager.live.quota import quota_for_running_loop
+from shop_manager.live.shared_reads import shared_reads_for_running_loop
 from shop_manager.live.ticker import ticker_for_running_loop
 
 __all__ = ["CLOSE_FORBIDDEN", "CLOSE_TOO_MANY_SOCKETS", "ProductFeedConsumer"]
@@ -325,13 +332,18 @@ class ProductFeedConsumer(AsyncWebsocketConsumer):
         """The ``batch`` of every event after ``after`` (bounded), read from the
         log; if a revocation came since this socket was last checked, checked
         again first (:mod:`shop_manager.live.admission`). A socket that fails
-        is cut off, and the text is empty (queued, it is dropped)."""
-        batch = await database_sync_to_async(batch_for)(
-            after,
-            self.user_pk,
-            self.session_key,
-            Admission(self.valid_at, self.sees_costs),
-        )
+        is cut off, and the text is empty (queued, it is dropped). The read
+        is shared with the sockets asking the same at the same time
+        (:mod:`shop_manager.live.shared_reads`); the check is this socket's."""
+        admission = Admission(self.valid_at, self.sees_costs)
+        read = await shared_reads_for_running_loop().read(after, self.sees_costs)
+        batch: Batch | None
+        if needs_answering_in_thread(read, admission):
+            batch = await database_sync_to_async(answer)(
+                read, self.user_pk, self.session_key, admission
+            )
+        else:
+            batch = Batch(read.texts[admission.sees_costs], admission)
         if batch is None:
             self.cut_off()
             return ""
