@@ -9,7 +9,7 @@ import re
 from unittest import mock
 
 import pytest
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from shop_manager.models import Product, ProductEvent
@@ -182,6 +182,31 @@ def test_the_counts_equal_one_pass_by_the_lists_rules(
             expiry_date=expiry,
         )
     assert stock_counts() == _by_the_lists_rules()
+    # The panel: the first of each urgency are the candidates; the page is
+    # the same as ordering every product in a condition.
+    for limit in (1, 3, 8, 40):
+        listed = [item.product.pk for item in needs_attention(limit=limit)]
+        assert listed == _most_urgent(limit)
+
+
+def _most_urgent(limit: int) -> list[int]:
+    """The panel's page as one ordering of every product in a condition."""
+    out = Q(quantity=0)
+    low = Q(is_low_stock=True, quantity__gt=0)
+    expired = Q(is_expired=True)
+    urgency = Case(
+        When(out, then=Value(0)),
+        When(expired, then=Value(1)),
+        When(low, then=Value(2)),
+        default=Value(3),
+    )
+    return list(
+        Product.objects.with_stock_flags()
+        .filter(out | low | expired | Q(is_expiring_soon=True))
+        .annotate(urgency=urgency)
+        .order_by("urgency", F("expiry_date").asc(nulls_last=True), "name", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
 
 
 def test_the_counts_are_never_stale(make_product, settings):

@@ -102,11 +102,11 @@ def _compiled(
 ) -> Statement:
     if kind == "counts":
         return _counts(alias, today, threshold)
-    sql, params = _attention(today, limit).query.get_compiler(alias).as_sql()
+    sql, params = _attention(today, limit, threshold).query.get_compiler(alias).as_sql()
     return sql, tuple(params)
 
 
-def _attention(today: datetime.date, limit: int) -> QuerySet[Any]:
+def _attention(today: datetime.date, limit: int, threshold: int) -> QuerySet[Any]:
     urgency = Case(
         When(OUT_OF_STOCK, then=Value(0)),
         When(EXPIRED, then=Value(1)),
@@ -114,6 +114,29 @@ def _attention(today: datetime.date, limit: int) -> QuerySet[Any]:
         default=Value(3),
         output_field=IntegerField(),
     )
+    # Nulls last on every database: a date that is near comes first.
+    order = (F("expiry_date").asc(nulls_last=True), "name", "pk")
+    flagged = Product.objects.with_stock_flags(today).filter(ANY_CONDITION)
+    ranked = flagged.annotate(urgency=urgency)
+    # The first `limit` of each urgency, in the panel's order: together they
+    # hold the panel's `limit`, so the statement below orders a few dozen
+    # products, not every one in a condition. Each class is its urgency; the
+    # extra terms only restate what that implies, for an index to answer.
+    classes = [
+        ranked.filter(OUT_OF_STOCK, urgency=0),
+        ranked.filter(EXPIRED, urgency=1),
+        ranked.filter(
+            urgency=2,
+            low_stock_threshold__isnull=True,
+            quantity__gt=0,
+            quantity__lte=threshold,
+        ),
+        ranked.filter(urgency=2, low_stock_threshold__isnull=False),
+        ranked.filter(EXPIRING, urgency=3),
+    ]
+    candidates = Q()
+    for products in classes:
+        candidates |= Q(pk__in=products.order_by(*order).values("pk")[:limit])
     # Whether each condition's alert was dismissed, read with the products.
     dismissed = {
         f"dismissed_{condition}": Exists(
@@ -124,13 +147,9 @@ def _attention(today: datetime.date, limit: int) -> QuerySet[Any]:
         for condition in STOCK_CONDITIONS
     }
     return (
-        Product.objects.with_stock_flags(today)
-        .filter(ANY_CONDITION)
+        flagged.filter(candidates)
         .annotate(urgency=urgency, **dismissed)
-        # Nulls last on every database: a date that is near comes first.
-        .order_by("urgency", F("expiry_date").asc(nulls_last=True), "name", "pk")[
-            :limit
-        ]
+        .order_by("urgency", *order)[:limit]
     )
 
 
