@@ -20,10 +20,10 @@ from django.utils.safestring import SafeString, mark_safe
 
 __all__ = ["MemoNode"]
 
-# Rendered blocks kept per {% sm_memo %} in a template, at most: a few pages'
-# rows in a few languages. When full it starts again (simple and safe with
-# threads: no eviction order to keep).
-MAX_KEPT = 2048
+# Characters of rendered blocks kept per {% sm_memo %} in a template, at
+# most: a few thousand feed rows, or a few dozen whole feeds. When full it
+# starts again (simple and safe with threads: no eviction order to keep).
+MAX_KEPT_CHARS = 4_000_000
 
 # Bumped by any settings change (tests, override_settings): what a row looks
 # like may depend on one (the currency, number formats, the URLconf).
@@ -44,6 +44,7 @@ class MemoNode(template.Node):
         self.nodelist = nodelist
         self.values = values
         self._kept: dict[tuple[Any, ...], SafeString] = {}
+        self._kept_chars = 0
 
     def render(self, context: template.Context) -> str:
         try:
@@ -56,16 +57,18 @@ class MemoNode(template.Node):
         key = (
             data,
             translation.get_language(),
-            timezone.get_current_timezone_name(),
+            timezone.get_current_timezone(),
             context.autoescape,
             _settings_generation,
         )
         kept = self._kept.get(key)
         if kept is None:
             kept = mark_safe(self.nodelist.render(context))
-            if len(self._kept) >= MAX_KEPT:
+            if self._kept_chars + len(kept) > MAX_KEPT_CHARS:
                 self._kept.clear()
+                self._kept_chars = 0
             self._kept[key] = kept
+            self._kept_chars += len(kept)
         return kept
 
 
