@@ -4,12 +4,15 @@ them (shop_manager.stock_summary); later changes reach them live."""
 from __future__ import annotations
 
 import datetime
+import itertools
 import re
+from unittest import mock
 
 import pytest
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
-from shop_manager.models import ProductEvent
+from shop_manager.models import Product, ProductEvent
 from shop_manager.stock_summary import changes_today, needs_attention, stock_counts
 from tests.helpers.page_text import plain
 
@@ -137,3 +140,93 @@ def test_the_tile_shows_the_lower_bound(staff_client, make_product, settings):
     assert re.search(
         r'data-tile="changes_today".*?data-tile-value>2\+</span>', html, re.S
     )
+
+
+def _by_the_lists_rules() -> dict[str, int]:
+    """The counts as one pass over ``with_stock_flags()`` would take them:
+    what the indexed statement (shop_manager.stock_statements) must equal."""
+    flagged = Product.objects.with_stock_flags()
+    out = Q(quantity=0)
+    low = Q(is_low_stock=True, quantity__gt=0)
+    expired = Q(is_expired=True)
+    soon = Q(is_expiring_soon=True)
+    return {
+        "products": flagged.count(),
+        "out_of_stock": flagged.filter(out).count(),
+        "low_stock": flagged.filter(low).count(),
+        "expired": flagged.filter(expired).count(),
+        "expiring_soon": flagged.filter(soon).count(),
+        "attention": flagged.filter(out | low | expired | soon).count(),
+    }
+
+
+@pytest.mark.parametrize(("threshold", "soon_days"), [(5, 7), (0, 0), (12, 30)])
+def test_the_counts_equal_one_pass_by_the_lists_rules(
+    make_product, settings, threshold, soon_days
+):
+    """Every combination of quantity, own threshold and expiry at the edges:
+    the split counts add up to the conditions, each product counted once."""
+    settings.SHOP_MANAGER = {
+        "LOW_STOCK_THRESHOLD": threshold,
+        "EXPIRING_SOON_DAYS": soon_days,
+    }
+    today = timezone.localdate()
+    dates = [None, *(today + datetime.timedelta(days) for days in (-1, 0, 7, 8, 31))]
+    for quantity, own, expiry in itertools.product(
+        (0, 1, 5, 6, 12, 13), (None, 0, 1, 6, 20), dates
+    ):
+        make_product(
+            name=f"{quantity}-{own}-{expiry}",
+            quantity=quantity,
+            low_stock_threshold=own,
+            expiry_date=expiry,
+        )
+    assert stock_counts() == _by_the_lists_rules()
+    # The panel: the first of each urgency are the candidates; the page is
+    # the same as ordering every product in a condition.
+    for limit in (1, 3, 8, 40):
+        listed = [item.product.pk for item in needs_attention(limit=limit)]
+        assert listed == _most_urgent(limit)
+
+
+def _most_urgent(limit: int) -> list[int]:
+    """The panel's page as one ordering of every product in a condition."""
+    out = Q(quantity=0)
+    low = Q(is_low_stock=True, quantity__gt=0)
+    expired = Q(is_expired=True)
+    urgency = Case(
+        When(out, then=Value(0)),
+        When(expired, then=Value(1)),
+        When(low, then=Value(2)),
+        default=Value(3),
+    )
+    return list(
+        Product.objects.with_stock_flags()
+        .filter(out | low | expired | Q(is_expiring_soon=True))
+        .annotate(urgency=urgency)
+        .order_by("urgency", F("expiry_date").asc(nulls_last=True), "name", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def test_the_counts_are_never_stale(make_product, settings):
+    """The statements' text is kept, never their answer: a bulk update, a new
+    setting and the next day are all counted on the next page load."""
+    settings.SHOP_MANAGER = {"LOW_STOCK_THRESHOLD": 5, "EXPIRING_SOON_DAYS": 7}
+    tea = make_product(quantity=50)
+    assert stock_counts()["out_of_stock"] == 0
+    Product.objects.filter(pk=tea.pk).update(quantity=0)
+    assert stock_counts()["out_of_stock"] == 1
+    assert [item.conditions for item in needs_attention()] == [("out_of_stock",)]
+    Product.objects.filter(pk=tea.pk).update(
+        quantity=20, expiry_date=timezone.localdate() + datetime.timedelta(10)
+    )
+    assert stock_counts()["attention"] == 0
+    settings.SHOP_MANAGER = {"LOW_STOCK_THRESHOLD": 25, "EXPIRING_SOON_DAYS": 7}
+    assert stock_counts()["low_stock"] == 1
+    tomorrow = timezone.now() + datetime.timedelta(days=4)
+    with mock.patch("django.utils.timezone.now", return_value=tomorrow):
+        assert stock_counts()["expiring_soon"] == 1
+        assert [item.conditions for item in needs_attention()] == [
+            ("low_stock", "expiring_soon")
+        ]

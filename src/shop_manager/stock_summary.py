@@ -2,8 +2,10 @@
 stock, low on stock, expired or expiring soon, by the same rules as the
 list's badges and filters (``Product.objects.with_stock_flags()``).
 
-Two queries whatever the catalogue's size: one aggregate for the counts and
-one bounded page of the products that need attention.
+Two queries whatever the catalogue's size: one statement of counts, each
+read from an index, and one bounded page of the products that need
+attention. Their SQL is compiled once a day (``stock_statements``); their
+rows are read on every call.
 """
 
 from __future__ import annotations
@@ -13,20 +15,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db.models import (
-    Case,
-    Count,
-    Exists,
-    F,
-    IntegerField,
-    OuterRef,
-    Q,
-    Value,
-    When,
-)
+from django.db import connections, router
 from django.utils import timezone
 
-from shop_manager.models import STOCK_CONDITIONS, AlertDismissal, Product
+from shop_manager.models import STOCK_CONDITIONS, Product
+from shop_manager.stock_statements import (
+    COUNT_KEYS,
+    attention_statement,
+    counts_statement,
+)
 
 __all__ = [
     "ATTENTION_LIMIT",
@@ -44,19 +41,6 @@ ATTENTION_LIMIT = 8
 # The conditions, most urgent first: the panel's order and each alert's tone.
 CONDITIONS = STOCK_CONDITIONS
 DANGER = frozenset({"out_of_stock", "expired"})
-
-_OUT_OF_STOCK = Q(quantity=0)
-_LOW_STOCK = Q(is_low_stock=True) & Q(quantity__gt=0)
-_EXPIRED = Q(is_expired=True)
-_EXPIRING = Q(is_expiring_soon=True)
-_ANY = _OUT_OF_STOCK | _LOW_STOCK | _EXPIRED | _EXPIRING
-# Whether each condition's alert was dismissed, read with the products.
-_DISMISSED = {
-    f"dismissed_{condition}": Exists(
-        AlertDismissal.objects.filter(product_pk=OuterRef("pk"), condition=condition)
-    )
-    for condition in CONDITIONS
-}
 
 
 @dataclass(frozen=True)
@@ -100,41 +84,26 @@ def stock_counts() -> dict[str, int]:
     """``products``, ``out_of_stock``, ``low_stock`` (low but not out),
     ``expired``, ``expiring_soon`` and ``attention`` (products with any of
     those), in one query."""
-    counts: dict[str, Any] = Product.objects.with_stock_flags().aggregate(
-        products=Count("pk"),
-        out_of_stock=Count("pk", filter=_OUT_OF_STOCK),
-        low_stock=Count("pk", filter=_LOW_STOCK),
-        expired=Count("pk", filter=_EXPIRED),
-        expiring_soon=Count("pk", filter=_EXPIRING),
-        attention=Count("pk", filter=_ANY),
-    )
-    return {key: int(value or 0) for key, value in counts.items()}
+    alias = router.db_for_read(Product)
+    sql, params = counts_statement(alias, timezone.localdate())
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return {key: int(value or 0) for key, value in zip(COUNT_KEYS, row, strict=True)}
 
 
 def needs_attention(limit: int = ATTENTION_LIMIT) -> list[Attention]:
     """Up to ``limit`` products that are out of stock, expired, low on stock
     or expiring soon, the most urgent first, then by expiry date and name."""
-    urgency = Case(
-        When(_OUT_OF_STOCK, then=Value(0)),
-        When(_EXPIRED, then=Value(1)),
-        When(_LOW_STOCK, then=Value(2)),
-        default=Value(3),
-        output_field=IntegerField(),
-    )
-    products = (
-        Product.objects.with_stock_flags()
-        .filter(_ANY)
-        .annotate(urgency=urgency, **_DISMISSED)
-        # Nulls last on every database: a date that is near comes first.
-        .order_by("urgency", F("expiry_date").asc(nulls_last=True), "name", "pk")[
-            :limit
-        ]
-    )
+    alias = router.db_for_read(Product)
+    today = timezone.localdate()
+    sql, params = attention_statement(alias, today, limit)
+    products = Product.objects.db_manager(alias).raw(sql, params)
     # Which conditions, by the model's rules (the SQL above only picks them).
     return [
         Attention(
             product,
-            product.stock_conditions(),
+            product.stock_conditions(today),
             frozenset(c for c in CONDITIONS if getattr(product, f"dismissed_{c}")),
         )
         for product in products

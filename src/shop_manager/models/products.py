@@ -218,6 +218,18 @@ class Product(TimeStampedModel):
             models.Index(fields=["name"]),
             models.Index(fields=["modified"]),
             models.Index(fields=["expiry_date"]),
+            # The dashboard's counts (shop_manager.stock_statements): out of
+            # stock and low at the default threshold are ranges of the first,
+            # low at a product's own threshold the few rows of the second.
+            models.Index(
+                fields=["quantity", "low_stock_threshold"],
+                name="shop_manager_stock_idx",
+            ),
+            models.Index(
+                fields=["low_stock_threshold", "quantity"],
+                condition=Q(low_stock_threshold__isnull=False),
+                name="shop_manager_own_threshold_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

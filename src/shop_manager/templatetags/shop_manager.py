@@ -14,6 +14,7 @@ from django.utils.formats import number_format
 
 from shop_manager.changelog import rendering
 from shop_manager.changelog.rendering import field_label, show_value, time_display
+from shop_manager.fragments import MemoNode
 from shop_manager.money import MONEY_FIELDS, format_price
 from shop_manager.permissions import ACTIONS, get_policy
 
@@ -118,3 +119,14 @@ def _initials(name: str) -> str:
         return (name.strip()[:1] or "?").upper()
     letters = words[0][0] + (words[-1][0] if len(words) > 1 else "")
     return letters.upper()
+
+
+@register.tag
+def sm_memo(parser: template.base.Parser, token: template.base.Token) -> MemoNode:
+    """``{% sm_memo event link %}…{% endsm_memo %}``: a block rendered once
+    for the values it names (everything it reads), in each language
+    (shop_manager.fragments)."""
+    values = [parser.compile_filter(bit) for bit in token.split_contents()[1:]]
+    nodelist = parser.parse(("endsm_memo",))
+    parser.delete_first_token()
+    return MemoNode(nodelist, values)
