@@ -203,8 +203,9 @@ def _counts(alias: str, today: datetime.date, threshold: int) -> Statement:
 def _count_of(queryset: QuerySet[Any]) -> QuerySet[Any]:
     # COUNT as a plain function, not an aggregate: the ORM then adds no
     # GROUP BY, and the statement is the queryset's one-row count.
-    return (
+    counted: QuerySet[Any] = (
         queryset.order_by()
         .annotate(n=Func(Star(), function="COUNT", output_field=IntegerField()))
         .values("n")
     )
+    return counted
