@@ -117,7 +117,12 @@ def test_a_hanging_channel_layer_is_cut_off_by_the_timeout(caplog):
 
 
 @pytest.mark.parametrize(
-    "layer", ["tests.helpers.layers.HangingLayer", "tests.helpers.layers.BrokenLayer"]
+    "layer",
+    [
+        "tests.helpers.layers.HangingLayer",
+        "tests.helpers.layers.BrokenLayer",
+        "tests.helpers.layers.CancelLosingLayer",
+    ],
 )
 def test_a_redis_outage_neither_fails_nor_holds_a_save(
     settings, layer, caplog, django_capture_on_commit_callbacks

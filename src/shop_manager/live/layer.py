@@ -17,6 +17,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 from shop_manager.conf import get_config
+from shop_manager.live.tasks import within
 
 __all__ = ["get_layer", "send"]
 
@@ -45,7 +46,7 @@ async def _send_in_order(
             await layer.group_send(group, message)
 
     try:
-        await asyncio.wait_for(send_all(), timeout)
+        await within(send_all(), timeout)
     except asyncio.TimeoutError as exc:
         # Before Python 3.11 asyncio's TimeoutError is not the builtin one;
         # raise the builtin so callers catch one type on every version.

@@ -33,6 +33,7 @@ from shop_manager.live.protocol import (
     presence_renewals,
     presence_text,
 )
+from shop_manager.live.tasks import within
 
 __all__ = ["TTL_TICKS", "Presence", "presence_for_running_loop"]
 
@@ -200,7 +201,7 @@ class Presence:
                 await layer.group_send(DASHBOARD_GROUP, message)
 
         try:
-            await asyncio.wait_for(send_all(), get_config()["HEARTBEAT_SECONDS"])
+            await within(send_all(), get_config()["HEARTBEAT_SECONDS"])
         except Exception:
             editors = sum(len(message.get("editors", ((),))) for message in messages)
             logger.warning("Could not announce %d editor(s).", editors, exc_info=True)

@@ -27,6 +27,7 @@ from shop_manager.live.loops import per_event_loop
 from shop_manager.live.presence import presence_for_running_loop
 from shop_manager.live.protocol import heartbeat_text
 from shop_manager.live.quota import quota_for_running_loop
+from shop_manager.live.tasks import within
 
 __all__ = ["Ticker", "ticker_for_running_loop"]
 
@@ -94,11 +95,11 @@ class Ticker:
         # never answers and would hold the next heartbeat for redis-py's
         # socket_timeout.
         try:
-            await asyncio.wait_for(fanout.refresh(), get_config()["HEARTBEAT_SECONDS"])
+            await within(fanout.refresh(), get_config()["HEARTBEAT_SECONDS"])
         except Exception:
             logger.warning("Could not refresh the dashboard group.", exc_info=True)
         try:
-            await asyncio.wait_for(
+            await within(
                 quota_for_running_loop().renew(), get_config()["HEARTBEAT_SECONDS"]
             )
         except Exception:
