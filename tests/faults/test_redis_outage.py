@@ -10,7 +10,6 @@ process (tests/e2e/test_browser.py::test_change_saved_while_redis_was_down_reach
 
 from __future__ import annotations
 
-import sys
 import time
 from decimal import Decimal
 from typing import Any
@@ -23,6 +22,7 @@ from shop_manager.live.fanout import fanout_for_running_loop
 from shop_manager.live.feed import latest_event_id
 from shop_manager.live.ticker import ticker_for_running_loop
 from shop_manager.models import Product, ProductEvent
+from tests.helpers.faults import PUBSUB_RESTART_ON_PY310, pubsub_restart_unreliable
 from tests.helpers.layers import FAULT_SOCKET_TIMEOUT
 from tests.helpers.products import product_form
 from tests.helpers.sockets import connected, next_frame
@@ -192,16 +192,8 @@ async def test_after_redis_is_killed_and_restarted_no_dashboard_is_left_deaf(
     stays open and gets live events again: never left open but deaf. On both
     layers the process's fan-out listens again as the new socket joins, not
     at its retry (nothing else in the process would reconnect the layer)."""
-    if (
-        sys.version_info < (3, 11)
-        and "pubsub" in settings.CHANNEL_LAYERS["default"]["BACKEND"]
-    ):
-        pytest.skip(
-            "channels-redis 4.3's pub/sub layer does not reliably recover from a Redis "
-            "restart on Python 3.10: two coroutines read one connection "
-            "('readuntil() called while another coroutine is already waiting'), "
-            "and new sockets may fail to subscribe until the process restarts"
-        )
+    if pubsub_restart_unreliable(settings.CHANNEL_LAYERS):
+        pytest.skip(PUBSUB_RESTART_ON_PY310)
     client = await login(staff_user)
     tea = await create("Tea", quantity=4)
 
