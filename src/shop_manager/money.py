@@ -17,7 +17,7 @@ from typing import Any
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils import numberformat
-from django.utils.formats import get_format, number_format
+from django.utils.formats import get_format
 from django.utils.translation import get_language
 
 from shop_manager.conf import SETTING_NAME, get_config
@@ -156,14 +156,8 @@ def format_price(value: Any) -> str:
     A value that is not a number (a log row from some other era) is shown as
     it is rather than hidden.
     """
-    amount = _amount(value)
-    if not isinstance(amount, Decimal):
-        return amount
-    written = number_format(
-        amount, decimal_pos=DECIMAL_PLACES, use_l10n=True, force_grouping=True
-    )
-    currency = site_currency()
-    return currency.wrap(written) if currency else written
+    # One writer for one price: the same text as a page's many (price_writer).
+    return price_writer()(value)
 
 
 def price_writer() -> Callable[[Any], str]:
