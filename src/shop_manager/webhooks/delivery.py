@@ -146,6 +146,10 @@ class EndpointClient:
             status = answered
         except asyncio.TimeoutError:
             error = f"timed out after {self.timeout:g} s"
+        except httpcore.TimeoutException as exc:
+            # httpcore's own phase timeouts equal ours and may fire first:
+            # the same words either way, with the phase that ran out.
+            error = f"{type(exc).__name__}: timed out after {self.timeout:g} s"
         except UnsafeURLError as exc:
             error = storable(f"refused: {exc}")
         except HTTP_ERRORS as exc:
