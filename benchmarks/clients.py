@@ -184,14 +184,24 @@ class EditLog:
 class FormEditor:
     """A logged-in staff member editing products through the real form
     (``path``: the edit page of a product, from its slug or, for the admin's
-    change form, its id)."""
+    change form, its id). ``as_a_person`` (issue 16): the change is what a
+    person's browser asks for, the product's page first (``detail_path``),
+    then the form, its POST and the page the POST redirects to."""
 
     def __init__(
-        self, client: Any, slugs: list[str], path: str = "/products/{}/edit/"
+        self,
+        client: Any,
+        slugs: list[str],
+        path: str = "/products/{}/edit/",
+        *,
+        as_a_person: bool = False,
+        detail_path: str = "/products/{}/",
     ) -> None:
         self.client = client
         self.slugs = slugs
         self.path = path
+        self.as_a_person = as_a_person
+        self.detail_path = detail_path
         self.busy: set[str] = set()
         self.log = EditLog()
 
@@ -203,6 +213,8 @@ class FormEditor:
         self.busy.add(slug)
         started = time.perf_counter()
         try:
+            if self.as_a_person:
+                await self._get(self.detail_path.format(slug))
             url = self.path.format(slug)
             page = await self.client.get(url)
             form = FormFields()
@@ -221,6 +233,8 @@ class FormEditor:
                     r'class="[^"]*error[^"]*"[^>]*>([^<]{0,120})', posted.text
                 )
                 raise RuntimeError(f"POST answered {posted.status_code}: {errors[:3]}")
+            if self.as_a_person:
+                await self._get(posted.headers["location"])
             self.log.latencies.append(time.perf_counter() - started)
             self.log.made += 1
         except Exception as exc:
@@ -228,6 +242,11 @@ class FormEditor:
             self.log.errors.append(repr(exc)[:200])
         finally:
             self.busy.discard(slug)
+
+    async def _get(self, url: str) -> None:
+        page = await self.client.get(url)
+        if page.status_code != 200:
+            raise RuntimeError(f"GET {url} answered {page.status_code}")
 
 
 class PageReader:

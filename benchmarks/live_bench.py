@@ -251,6 +251,7 @@ class DjangoTarget(Target):
             FormEditor(
                 await self.log_in(f"bench-staff-{self.staff + n}"),
                 slugs[n * share : (n + 1) * share],
+                as_a_person=self.args.cycle == "person",
             )
             for n in range(count)
         ]
@@ -408,7 +409,16 @@ async def run_load(
     return result
 
 
-def print_table(load: Load, django: Result | None, ceiling: Result | None) -> None:
+# What one "change" is for Django (--cycle).
+CYCLES = {
+    "form": "form GET+POST",
+    "person": "detail GET, form GET+POST, the redirect's GET",
+}
+
+
+def print_table(
+    load: Load, django: Result | None, ceiling: Result | None, cycle: str = "form"
+) -> None:
     print(f"\n== {load.name}: {load.sockets} sockets, ", end="")
     if load.idle:
         print(f"idle {load.seconds:.0f} s, then one change")
@@ -416,7 +426,7 @@ def print_table(load: Load, django: Result | None, ceiling: Result | None) -> No
         print(f"{load.rate:g} changes/s for {load.seconds:.0f} s")
     else:
         print(f"changes back to back for {load.seconds:.0f} s")
-    print("   (change = form GET+POST for Django, PUBLISH for the ceiling)")
+    print(f"   (change = {CYCLES[cycle]} for Django, PUBLISH for the ceiling)")
     rows_d = metrics(django) if django else {}
     rows_c = metrics(ceiling) if ceiling else {}
     names = list(rows_d or rows_c)
@@ -484,7 +494,7 @@ async def bench(args: Any, workdir: Path) -> None:
                 load = runs[0]
                 args.seconds = load.seconds
                 reference = await run_load(django, load, args)
-                print_table(load, reference, None)
+                print_table(load, reference, None, args.cycle)
                 await run_live_pages(django, redis, args, reference, load.name)
             finally:
                 django.child.stop()
@@ -495,7 +505,7 @@ async def bench(args: Any, workdir: Path) -> None:
             try:
                 for load in runs:
                     django_results[load.name] = await run_load(django, load, args)
-                    print_table(load, django_results[load.name], None)
+                    print_table(load, django_results[load.name], None, args.cycle)
             finally:
                 django.child.stop()
         if args.only == "django":
@@ -513,7 +523,7 @@ async def bench(args: Any, workdir: Path) -> None:
                 elif not load.rate and not load.idle:
                     offered = 500.0
                 c = await run_load(ceiling, load, args, offered_rate=offered)
-                print_table(load, d, c)
+                print_table(load, d, c, args.cycle)
         finally:
             ceiling.child.stop()
     finally:
@@ -578,6 +588,13 @@ def main() -> None:
         help="pages in process: requests per page, side and round",
     )
     parser.add_argument("--editors", type=int, default=4, help="back-to-back editors")
+    parser.add_argument(
+        "--cycle",
+        choices=sorted(CYCLES),
+        default="form",
+        help="a change: the form's GET and POST, or as a person makes it "
+        "(the product's page, the form, its POST, the page it redirects to)",
+    )
     parser.add_argument("--client-processes", type=int, default=2)
     parser.add_argument(
         "--conn-max-age", type=int, help="example project's DB_CONN_MAX_AGE"
