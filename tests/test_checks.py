@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.core.checks import run_checks
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
@@ -466,3 +467,33 @@ def test_w008_is_registered():
         override_settings(DATABASES={"default": database}),
     ):
         assert "shop_manager.W008" in check_ids()
+
+
+SYNC_CHAIN = "shop_manager.middleware.SyncChainMiddleware"
+SESSIONS = "django.contrib.sessions.middleware.SessionMiddleware"
+
+
+@pytest.mark.parametrize(
+    "middleware",
+    [[SESSIONS], [SESSIONS, SYNC_CHAIN], [SYNC_CHAIN]],
+    ids=["absent", "last", "alone"],
+)
+def test_w009_quiet_unless_the_sync_chain_is_somewhere_but_last(middleware):
+    from shop_manager.checks import _sync_chain_warnings
+
+    assert _sync_chain_warnings(middleware) == []
+
+
+def test_w009_the_sync_chain_before_other_middleware():
+    """The middleware after it would still hop to the event loop per method."""
+    from shop_manager.checks import _sync_chain_warnings
+
+    warnings = _sync_chain_warnings([SYNC_CHAIN, SESSIONS])
+
+    assert [w.id for w in warnings] == ["shop_manager.W009"]
+    assert SESSIONS in warnings[0].hint
+
+
+def test_w009_is_registered():
+    with override_settings(MIDDLEWARE=[SYNC_CHAIN, *settings.MIDDLEWARE]):
+        assert "shop_manager.W009" in check_ids()

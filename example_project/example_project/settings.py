@@ -107,8 +107,12 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Last, as django-axes asks: it turns a locked-out login into a 429.
+    # Last but the pass-through below, as django-axes asks: it turns a
+    # locked-out login into a 429.
     "axes.middleware.AxesMiddleware",
+    # Last: the chain above runs in one thread under ASGI, not a round trip
+    # to the event loop per middleware method (docs/deployment.md).
+    "shop_manager.middleware.SyncChainMiddleware",
 ]
 
 # django-axes first: it refuses a locked-out login before any password check.
@@ -172,6 +176,12 @@ def pool_options() -> dict[str, Any]:
         # the pool waiting out its backoff after the database was back, each
         # request meanwhile failing after `timeout`.
         "reconnect_timeout": timeout,
+        # psycopg's default, four: more serve a loaded process better, but
+        # before Django 6.1 the pool's own check backs off once more for each
+        # connection that died in an outage, and with 16 the first socket
+        # after one failed (docs/deployment.md).
+        "min_size": 4,
+        "max_size": int(os.environ.get("DB_POOL_MAX_SIZE", "4")),
     }
     if custom_check:
         # At the first dead connection, drop every dead one at once.

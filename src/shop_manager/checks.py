@@ -23,6 +23,7 @@ from shop_manager.money import InvalidCurrencyError, resolve_currency
 
 __all__ = [
     "check_dependencies",
+    "check_middleware_chain",
     "check_settings",
     "interval_errors",
     "settings_are_a_dict",
@@ -212,3 +213,32 @@ def _unchecked_reuse_warnings(databases: dict[str, Any]) -> list[CheckMessage]:
                 )
             )
     return warnings
+
+
+SYNC_CHAIN_MIDDLEWARE = "shop_manager.middleware.SyncChainMiddleware"
+
+
+@register(Tags.compatibility)
+def check_middleware_chain(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    return _sync_chain_warnings(list(getattr(settings, "MIDDLEWARE", None) or []))
+
+
+def _sync_chain_warnings(middleware: list[str]) -> list[CheckMessage]:
+    """W009: the sync chain middleware somewhere but last."""
+    if (
+        SYNC_CHAIN_MIDDLEWARE not in middleware
+        or middleware[-1] == SYNC_CHAIN_MIDDLEWARE
+    ):
+        return []
+    after = middleware[middleware.index(SYNC_CHAIN_MIDDLEWARE) + 1 :]
+    return [
+        Warning(
+            f"{SYNC_CHAIN_MIDDLEWARE} is not last in MIDDLEWARE.",
+            hint=f"Under ASGI the middleware after it ({', '.join(after)}) still "
+            "run async, a round trip to the event loop per method. Move it to "
+            "the end (docs/deployment.md).",
+            id="shop_manager.W009",
+        )
+    ]
