@@ -8,6 +8,7 @@ from django.core.checks import run_checks
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
+from shop_manager.checks import SYNC_CHAIN_MIDDLEWARE as SYNC_CHAIN
 from shop_manager.conf import DEFAULTS, get_config
 
 pytestmark = pytest.mark.django_db
@@ -469,7 +470,6 @@ def test_w008_is_registered():
         assert "shop_manager.W008" in check_ids()
 
 
-SYNC_CHAIN = "shop_manager.middleware.SyncChainMiddleware"
 SESSIONS = "django.contrib.sessions.middleware.SessionMiddleware"
 
 

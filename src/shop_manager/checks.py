@@ -222,7 +222,7 @@ SYNC_CHAIN_MIDDLEWARE = "shop_manager.middleware.SyncChainMiddleware"
 def check_middleware_chain(
     app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
-    return _sync_chain_warnings(list(getattr(settings, "MIDDLEWARE", None) or []))
+    return _sync_chain_warnings(list(getattr(settings, "MIDDLEWARE", [])))
 
 
 def _sync_chain_warnings(middleware: list[str]) -> list[CheckMessage]:
